@@ -1,0 +1,112 @@
+//! The policy enforcement point. A `Caller` is the only handle through which
+//! GraphQL resolvers reach data: every method asks the policy first, list
+//! queries carry the caller's scope as a SQL filter, and patient rows leave
+//! only as `PatientView`s that carry what this caller may read of them.
+//!
+//! Resolvers never see a database connection.
+
+mod accounts;
+mod care_team;
+mod loaders;
+mod patients;
+mod scope;
+mod vitals;
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use sea_orm::DatabaseConnection;
+
+pub use accounts::{NewAccount, create_account};
+pub use patients::{PATIENT_TYPE, PatientChanges, PatientPage, PatientView};
+pub use vitals::{NewObservation, VitalSign};
+
+use crate::auth::Principal;
+use crate::auth::sessions::{Issued, SessionStore};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Action, FieldClass, Policy, Role};
+use loaders::{CareRelationLoader, NurseLoader, ObservationLoader};
+
+pub struct Caller {
+    principal: Option<Principal>,
+    policy: Arc<Policy>,
+    db: DatabaseConnection,
+    sessions: Arc<SessionStore>,
+    relations: DataLoader<CareRelationLoader>,
+    observations: DataLoader<ObservationLoader>,
+    nurses: DataLoader<NurseLoader>,
+}
+
+impl Caller {
+    /// One per request: the loaders batch and cache within this request only.
+    pub fn new(
+        principal: Option<Principal>,
+        policy: Arc<Policy>,
+        db: DatabaseConnection,
+        sessions: Arc<SessionStore>,
+    ) -> Caller {
+        let staff_id = principal.map(|p| p.user_id);
+        Caller {
+            relations: DataLoader::new(CareRelationLoader::new(db.clone(), staff_id), tokio::spawn),
+            observations: DataLoader::new(ObservationLoader::new(db.clone()), tokio::spawn),
+            nurses: DataLoader::new(NurseLoader::new(db.clone()), tokio::spawn),
+            principal,
+            policy,
+            db,
+            sessions,
+        }
+    }
+
+    pub fn principal(&self) -> AppResult<Principal> {
+        self.principal.ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.principal.map(|p| p.role)
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Whether the caller's role could ever do this, for some patient. Used for
+    /// per-role introspection and to refuse early, before any lookup.
+    pub fn could_ever(&self, action: Action, class: FieldClass) -> bool {
+        self.role()
+            .is_some_and(|role| self.policy.could_ever(role, action, class))
+    }
+
+    /// Role-level check for operations that are not about one patient.
+    fn require(&self, action: Action, class: FieldClass) -> AppResult<Principal> {
+        let principal = self.principal()?;
+        if self.policy.could_ever(principal.role, action, class) {
+            Ok(principal)
+        } else {
+            Err(AppError::forbidden(denial_text(action)))
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
+        self.sessions.login(email, password).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
+        self.sessions.refresh(refresh_token).await
+    }
+
+    pub async fn logout(&self) -> AppResult<()> {
+        let principal = self.principal()?;
+        self.sessions.revoke(principal.session_id).await?;
+        tracing::info!(target: "caregraph::security", user_id = %principal.user_id, "logout");
+        Ok(())
+    }
+}
+
+fn denial_text(action: Action) -> &'static str {
+    match action {
+        Action::Read => "your role may not read this",
+        Action::Write => "your role may not change this",
+        Action::Create => "your role may not create this",
+        Action::Delete => "your role may not delete this",
+    }
+}

@@ -1,0 +1,397 @@
+//! Patient records: listing and fetching within the caller's scope, and
+//! writes checked field by field against the policy.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use caregraph_entity::patient;
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::Caller;
+use super::scope::{patient_filter, relationships};
+use crate::auth::Principal;
+use crate::domain::{parse_id, parse_name, parse_optional_text};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Action, FieldClass, Permissions, Relationships};
+
+pub const PATIENT_TYPE: &str = "Patient";
+const DEFAULT_PAGE: u64 = 50;
+const MAX_PAGE: u64 = 100;
+
+/// A patient row together with what this caller may do with it. The row is
+/// private: its values leave only through `read`, which asks the permissions
+/// computed by the policy for this caller and this patient.
+#[derive(Clone)]
+pub struct PatientView {
+    model: patient::Model,
+    permits: Permissions,
+}
+
+impl PatientView {
+    pub fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    pub fn may(&self, action: Action, class: FieldClass) -> bool {
+        self.permits.allows(action, class)
+    }
+
+    /// A field's value if its class may be read; an unclassified field (`None`)
+    /// is denied.
+    pub fn read<T>(&self, class: Option<FieldClass>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
+        match class {
+            Some(class) if self.permits.allows(Action::Read, class) => Some(value(&self.model)),
+            Some(_) => None,
+            None => {
+                tracing::error!("a patient field has no class in the policy: denied");
+                None
+            }
+        }
+    }
+}
+
+pub struct PatientPage {
+    pub nodes: Vec<PatientView>,
+    pub has_next_page: bool,
+}
+
+impl PatientPage {
+    pub fn cursor_of(view: &PatientView) -> String {
+        URL_SAFE_NO_PAD.encode(view.id().as_bytes())
+    }
+}
+
+fn parse_cursor(cursor: &str) -> AppResult<Uuid> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| Uuid::from_slice(&b).ok())
+        .ok_or_else(|| AppError::bad_input("after is not a cursor of this list"))
+}
+
+/// A set of changes to a patient's fields. `None` leaves a field as it is;
+/// for optional fields `Some(None)` clears it.
+#[derive(Clone, Default)]
+pub struct PatientChanges {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub sex: Option<&'static str>,
+    pub phone: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub national_id: Option<Option<String>>,
+}
+
+impl PatientChanges {
+    /// The GraphQL names of the fields this change touches, to check each.
+    fn touched(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        let mut mark = |set: bool, name| {
+            if set {
+                fields.push(name)
+            }
+        };
+        mark(self.given_name.is_some(), "givenName");
+        mark(self.family_name.is_some(), "familyName");
+        mark(self.date_of_birth.is_some(), "dateOfBirth");
+        mark(self.sex.is_some(), "sex");
+        mark(self.phone.is_some(), "phone");
+        mark(self.address.is_some(), "address");
+        mark(self.email.is_some(), "email");
+        mark(self.national_id.is_some(), "nationalId");
+        fields
+    }
+
+    /// Checks and normalises every value; the message names the field, never its value.
+    fn validated(self) -> AppResult<PatientChanges> {
+        let today = Utc::now().date_naive();
+        if let Some(dob) = self.date_of_birth {
+            let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).expect("valid date");
+            if dob > today || dob < earliest {
+                return Err(AppError::bad_input("dateOfBirth must be a past date after 1880"));
+            }
+        }
+        let optional = |field, value: Option<Option<String>>, max| -> AppResult<Option<Option<String>>> {
+            value.map(|v| parse_optional_text(field, v.as_deref(), max)).transpose()
+        };
+        let email = match self.email {
+            Some(Some(raw)) if !raw.trim().is_empty() => {
+                Some(Some(crate::domain::Email::parse(&raw)?.as_str().to_owned()))
+            }
+            Some(_) => Some(None),
+            None => None,
+        };
+        Ok(PatientChanges {
+            given_name: self.given_name.map(|n| parse_name("givenName", &n)).transpose()?,
+            family_name: self.family_name.map(|n| parse_name("familyName", &n)).transpose()?,
+            date_of_birth: self.date_of_birth,
+            sex: self.sex,
+            phone: optional("phone", self.phone, 64)?,
+            address: optional("address", self.address, 500)?,
+            email,
+            national_id: optional("nationalId", self.national_id, 64)?,
+        })
+    }
+
+    fn apply(self, row: &mut patient::ActiveModel) {
+        if let Some(v) = self.given_name {
+            row.given_name = Set(v);
+        }
+        if let Some(v) = self.family_name {
+            row.family_name = Set(v);
+        }
+        if let Some(v) = self.date_of_birth {
+            row.date_of_birth = Set(v);
+        }
+        if let Some(v) = self.sex {
+            row.sex = Set(v.to_owned());
+        }
+        if let Some(v) = self.phone {
+            row.phone = Set(v);
+        }
+        if let Some(v) = self.address {
+            row.address = Set(v);
+        }
+        if let Some(v) = self.email {
+            row.email = Set(v);
+        }
+        if let Some(v) = self.national_id {
+            row.national_id = Set(v);
+        }
+    }
+}
+
+fn new_mrn() -> String {
+    // Random, so that record numbers reveal neither counts nor order.
+    format!("MRN{:010}", rand::random::<u64>() % 10_000_000_000)
+}
+
+impl Caller {
+    async fn views(&self, principal: Principal, rows: Vec<patient::Model>) -> AppResult<Vec<PatientView>> {
+        let kinds = self.relations.load_many(rows.iter().map(|r| r.id)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let own = kinds.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+                let rel = relationships(principal.user_id, &row, own);
+                self.view(principal, row, rel)
+            })
+            // The SQL filter already did this; a view without DIRECTORY must never exist.
+            .filter(|v| v.may(Action::Read, FieldClass::Directory))
+            .collect())
+    }
+
+    fn view(&self, principal: Principal, model: patient::Model, rel: Relationships) -> PatientView {
+        PatientView {
+            permits: self.policy.permissions(principal.role, rel),
+            model,
+        }
+    }
+
+    fn readable(&self, principal: Principal) -> AppResult<Condition> {
+        patient_filter(
+            &self.policy,
+            principal.role,
+            principal.user_id,
+            Action::Read,
+            FieldClass::Directory,
+            Utc::now(),
+        )
+    }
+
+    /// The caller's patients, a page at a time, ordered by name; other rows
+    /// are never loaded.
+    pub async fn patients(&self, first: Option<i32>, after: Option<&str>) -> AppResult<PatientPage> {
+        let principal = self.principal()?;
+        let scope = self.readable(principal)?;
+        let limit = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => n as u64,
+            Some(_) => return Err(AppError::bad_input(format!("first must be between 0 and {MAX_PAGE}"))),
+        };
+        let mut query = patient::Entity::find().filter(scope.clone());
+        if let Some(cursor) = after {
+            let id = parse_cursor(cursor)?;
+            // The cursor row must itself be in scope, or the cursor would be a probe.
+            let anchor = patient::Entity::find_by_id(id)
+                .filter(scope)
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| AppError::bad_input("after is not a cursor of this list"))?;
+            query = query.filter(
+                Condition::any()
+                    .add(patient::Column::FamilyName.gt(anchor.family_name.clone()))
+                    .add(
+                        Condition::all()
+                            .add(patient::Column::FamilyName.eq(anchor.family_name.clone()))
+                            .add(patient::Column::GivenName.gt(anchor.given_name.clone())),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(patient::Column::FamilyName.eq(anchor.family_name))
+                            .add(patient::Column::GivenName.eq(anchor.given_name))
+                            .add(patient::Column::Id.gt(anchor.id)),
+                    ),
+            );
+        }
+        let mut rows = query
+            .order_by_asc(patient::Column::FamilyName)
+            .order_by_asc(patient::Column::GivenName)
+            .order_by_asc(patient::Column::Id)
+            .limit(limit + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok(PatientPage {
+            nodes: self.views(principal, rows).await?,
+            has_next_page,
+        })
+    }
+
+    /// One patient in the caller's scope. Outside it, the answer is the same
+    /// NOT_FOUND as for an id that does not exist.
+    pub async fn patient(&self, id: &str) -> AppResult<PatientView> {
+        let principal = self.principal()?;
+        let id = parse_id("id", id)?;
+        self.visible_patient(principal, id).await
+    }
+
+    async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientView> {
+        let scope = match self.readable(principal) {
+            Ok(scope) => scope,
+            Err(AppError::Forbidden(_)) => return Err(AppError::NotFound),
+            Err(e) => return Err(e),
+        };
+        let row = patient::Entity::find_by_id(id)
+            .filter(scope)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.views(principal, vec![row]).await?.pop().ok_or(AppError::NotFound)
+    }
+
+    /// Refuses a change the role could never make, before looking anything up.
+    fn require_writable_ever(&self, principal: Principal, fields: &[&'static str]) -> AppResult<()> {
+        for field in fields {
+            let allowed = self
+                .policy
+                .class_of(PATIENT_TYPE, field)
+                .is_some_and(|class| self.policy.could_ever(principal.role, Action::Write, class));
+            if !allowed {
+                return Err(AppError::forbidden(format!("your role may not set {field}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn require_writable(&self, principal: Principal, rel: Relationships, fields: &[&'static str]) -> AppResult<()> {
+        let permits = self.policy.permissions(principal.role, rel);
+        for field in fields {
+            let allowed = self
+                .policy
+                .class_of(PATIENT_TYPE, field)
+                .is_some_and(|class| permits.allows(Action::Write, class));
+            if !allowed {
+                return Err(AppError::forbidden(format!("you may not set {field} of this patient")));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_patient(&self, changes: PatientChanges) -> AppResult<PatientView> {
+        let principal = self.require(Action::Create, FieldClass::PatientRecord)?;
+        let fields = changes.touched();
+        // The one who registers a patient treats them from then on.
+        let rel = Relationships::none_but_any().with(crate::policy::Scope::Treating);
+        self.require_writable(principal, rel, &fields)?;
+        let changes = changes.validated()?;
+        if changes.given_name.is_none()
+            || changes.family_name.is_none()
+            || changes.date_of_birth.is_none()
+            || changes.sex.is_none()
+        {
+            return Err(AppError::bad_input("givenName, familyName, dateOfBirth and sex are required"));
+        }
+        let now = Utc::now();
+        let mut last_error = None;
+        for _ in 0..3 {
+            let mut row = patient::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                mrn: Set(new_mrn()),
+                restricted: Set(false),
+                registered_by: Set(principal.user_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                phone: Set(None),
+                address: Set(None),
+                email: Set(None),
+                national_id: Set(None),
+                ..Default::default()
+            };
+            changes.clone().apply(&mut row);
+            match row.insert(&self.db).await {
+                Ok(model) => {
+                    tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient registered");
+                    return Ok(self.view(principal, model, rel));
+                }
+                // Only the random MRN can collide; try another.
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.map(AppError::Database).unwrap_or_else(|| AppError::Internal("no MRN".into())))
+    }
+
+    pub async fn update_patient(&self, id: &str, changes: PatientChanges) -> AppResult<PatientView> {
+        let principal = self.principal()?;
+        let fields = changes.touched();
+        if fields.is_empty() {
+            return Err(AppError::bad_input("input sets no field: nothing to update"));
+        }
+        self.require_writable_ever(principal, &fields)?;
+        let id = parse_id("id", id)?;
+        let current = self.visible_patient(principal, id).await?;
+        let kinds = self.relations.load_one(id).await?.unwrap_or_default();
+        let rel = relationships(principal.user_id, &current.model, &kinds);
+        self.require_writable(principal, rel, &fields)?;
+        let changes = changes.validated()?;
+        let mut row: patient::ActiveModel = current.model.into();
+        changes.apply(&mut row);
+        row.updated_at = Set(Utc::now());
+        let model = row.update(&self.db).await?;
+        tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient updated");
+        Ok(self.view(principal, model, rel))
+    }
+
+    pub async fn delete_patient(&self, id: &str) -> AppResult<()> {
+        let principal = self.require(Action::Delete, FieldClass::PatientRecord)?;
+        let id = parse_id("id", id)?;
+        let current = self.visible_patient(principal, id).await?;
+        if !current.may(Action::Delete, FieldClass::PatientRecord) {
+            return Err(AppError::forbidden("you may not delete this patient"));
+        }
+        patient::Entity::delete_by_id(id).exec(&self.db).await?;
+        tracing::info!(patient_id = %id, user_id = %principal.user_id, "patient deleted");
+        Ok(())
+    }
+
+    /// A patient the caller may see, with the permissions to check a relation
+    /// against; used by care-team and vitals writes.
+    pub(super) async fn patient_for_write(&self, id: &str, action: Action, class: FieldClass) -> AppResult<(Principal, PatientView)> {
+        let principal = self.require(action, class)?;
+        let id = parse_id("patientId", id)?;
+        let view = self.visible_patient(principal, id).await?;
+        if !view.may(action, class) {
+            return Err(AppError::forbidden(format!(
+                "you may not {} {} of this patient",
+                action.as_str().to_lowercase(),
+                class.as_str().to_lowercase().replace('_', " ")
+            )));
+        }
+        Ok((principal, view))
+    }
+}

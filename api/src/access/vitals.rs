@@ -1,0 +1,115 @@
+//! Vital signs: read with the CLINICAL class, recorded at the bedside.
+
+use caregraph_entity::observation;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, Set};
+use uuid::Uuid;
+
+use super::{Caller, PatientView};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Action, FieldClass};
+
+/// The vital signs the server knows, each with its unit and plausible range.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum VitalSign {
+    HeartRate,
+    RespiratoryRate,
+    SystolicBloodPressure,
+    DiastolicBloodPressure,
+    BodyTemperature,
+    OxygenSaturation,
+}
+
+impl VitalSign {
+    const ALL: [VitalSign; 6] = [
+        VitalSign::HeartRate,
+        VitalSign::RespiratoryRate,
+        VitalSign::SystolicBloodPressure,
+        VitalSign::DiastolicBloodPressure,
+        VitalSign::BodyTemperature,
+        VitalSign::OxygenSaturation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VitalSign::HeartRate => "HEART_RATE",
+            VitalSign::RespiratoryRate => "RESPIRATORY_RATE",
+            VitalSign::SystolicBloodPressure => "SYSTOLIC_BLOOD_PRESSURE",
+            VitalSign::DiastolicBloodPressure => "DIASTOLIC_BLOOD_PRESSURE",
+            VitalSign::BodyTemperature => "BODY_TEMPERATURE",
+            VitalSign::OxygenSaturation => "OXYGEN_SATURATION",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VitalSign> {
+        VitalSign::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            VitalSign::HeartRate => "/min",
+            VitalSign::RespiratoryRate => "/min",
+            VitalSign::SystolicBloodPressure | VitalSign::DiastolicBloodPressure => "mm[Hg]",
+            VitalSign::BodyTemperature => "Cel",
+            VitalSign::OxygenSaturation => "%",
+        }
+    }
+
+    fn plausible(self) -> (f64, f64) {
+        match self {
+            VitalSign::HeartRate => (0.0, 350.0),
+            VitalSign::RespiratoryRate => (0.0, 100.0),
+            VitalSign::SystolicBloodPressure => (0.0, 320.0),
+            VitalSign::DiastolicBloodPressure => (0.0, 250.0),
+            VitalSign::BodyTemperature => (20.0, 46.0),
+            VitalSign::OxygenSaturation => (0.0, 100.0),
+        }
+    }
+}
+
+pub struct NewObservation {
+    pub kind: VitalSign,
+    pub value: f64,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl Caller {
+    pub async fn observations(&self, patient: &PatientView) -> AppResult<Vec<observation::Model>> {
+        if !patient.may(Action::Read, FieldClass::Clinical) {
+            return Err(AppError::forbidden("you may not read clinical data of this patient"));
+        }
+        Ok(self.observations.load_one(patient.id()).await?.unwrap_or_default())
+    }
+
+    pub async fn record_observation(&self, patient_id: &str, new: NewObservation) -> AppResult<observation::Model> {
+        let (principal, patient) = self
+            .patient_for_write(patient_id, Action::Write, FieldClass::Clinical)
+            .await?;
+        let (low, high) = new.kind.plausible();
+        if !new.value.is_finite() || new.value < low || new.value > high {
+            return Err(AppError::bad_input(format!(
+                "value must be between {low} and {high} {} for {}",
+                new.kind.unit(),
+                new.kind.as_str()
+            )));
+        }
+        let now = Utc::now();
+        let recorded_at = new.recorded_at.unwrap_or(now);
+        if recorded_at > now + Duration::minutes(5) {
+            return Err(AppError::bad_input("recordedAt must not be in the future"));
+        }
+        let model = observation::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient.id()),
+            kind: Set(new.kind.as_str().to_owned()),
+            value: Set(new.value),
+            unit: Set(new.kind.unit().to_owned()),
+            recorded_at: Set(recorded_at),
+            recorded_by: Set(principal.user_id),
+        }
+        .insert(&self.db)
+        .await?;
+        tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, "vital sign recorded");
+        Ok(model)
+    }
+}

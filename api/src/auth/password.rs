@@ -1,0 +1,78 @@
+//! argon2id password hashing, run on the blocking pool so a burst of logins
+//! never stalls the async workers that answer queries.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::domain::{Password, Secret};
+use crate::error::AppError;
+
+/// OWASP's argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
+const MEMORY_KIB: u32 = 19 * 1024;
+const ITERATIONS: u32 = 2;
+const PARALLELISM: u32 = 1;
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub async fn hash(password: Password) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret()))
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+fn hash_blocking(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Checks a candidate against a stored hash. With no stored hash (unknown
+/// account) it checks against a fixed dummy hash, so that the answer takes as
+/// long for an unknown e-mail as for a wrong password.
+pub async fn verify(stored: Option<String>, candidate: Secret<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return Ok(false);
+        };
+        let matches = hasher()
+            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("password verification task failed: {e}")))?
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_blocking("a password that no account has, used only for timing").expect("hashing a constant works")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash(Password::parse("a long enough passphrase".into()).unwrap()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let ok = verify(Some(hash.clone()), Secret::new("a long enough passphrase".into())).await.unwrap();
+        let wrong = verify(Some(hash), Secret::new("another long passphrase".into())).await.unwrap();
+        let unknown = verify(None, Secret::new("a password that no account has, used only for timing".into()))
+            .await
+            .unwrap();
+        assert!(ok && !wrong && !unknown);
+    }
+}

@@ -1,0 +1,240 @@
+//! Server-side sessions. A JWT proves who signed it; the session row decides
+//! whether it is still honoured, so logout, deactivation, deletion and role
+//! changes take effect at the next request on every server instance.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use caregraph_entity::{server_key, session, user};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Principal;
+use super::password;
+use super::token::TokenKeys;
+use crate::config::Config;
+use crate::domain::Secret;
+use crate::error::{AppError, AppResult};
+use crate::policy::Role;
+
+const JWT_KEY_NAME: &str = "jwt_hs256";
+
+/// What a successful login or refresh hands out.
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+pub struct SessionStore {
+    db: DatabaseConnection,
+    keys: TokenKeys,
+    access_ttl: Duration,
+    idle_timeout: Duration,
+    max_lifetime: Duration,
+}
+
+fn duration(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+fn refresh_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_refresh_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn invalid_login() -> AppError {
+    AppError::Unauthenticated
+}
+
+impl SessionStore {
+    pub async fn new(db: DatabaseConnection, config: &Config) -> AppResult<SessionStore> {
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => shared_generated_secret(&db).await?,
+        };
+        Ok(SessionStore {
+            keys: TokenKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience),
+            db,
+            access_ttl: duration(config.access_token_ttl),
+            idle_timeout: duration(config.session_idle_timeout),
+            max_lifetime: duration(config.session_max_lifetime),
+        })
+    }
+
+    /// Wrong password, unknown e-mail and inactive account get the same answer
+    /// after the same work.
+    pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
+        let email = email.trim().to_lowercase();
+        let found = if password.len() > 4 * 128 || email.len() > 320 {
+            None
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Email.eq(email.as_str()))
+                .one(&self.db)
+                .await?
+        };
+        let usable = found.filter(|u| u.active);
+        let ok = password::verify(usable.as_ref().map(|u| u.password_hash.clone()), Secret::new(password)).await?;
+        let user = match (ok, usable) {
+            (true, Some(user)) => user,
+            _ => {
+                tracing::info!(target: "caregraph::security", "login failed");
+                return Err(invalid_login());
+            }
+        };
+        let now = Utc::now();
+        let refresh_token = new_refresh_token();
+        let session = session::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(user.id),
+            refresh_token_hash: Set(refresh_hash(&refresh_token)),
+            previous_refresh_token_hash: Set(None),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(now + self.max_lifetime),
+            revoked_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        tracing::info!(target: "caregraph::security", user_id = %user.id, session_id = %session.id, "login");
+        self.issue(user, session, refresh_token, now)
+    }
+
+    fn issue(&self, user: user::Model, session: session::Model, refresh_token: String, now: DateTime<Utc>) -> AppResult<Issued> {
+        let lifetime = self.access_ttl.min(session.expires_at - now).num_seconds().max(1);
+        let access_token = self.keys.issue(user.id, session.id, &user.role, now.timestamp(), lifetime)?;
+        Ok(Issued {
+            access_token,
+            refresh_token,
+            expires_at: now + Duration::seconds(lifetime),
+            user,
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair. The old refresh token stops
+    /// working; presenting it again revokes the whole session.
+    pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
+        let hash = refresh_hash(refresh_token);
+        if let Some(reused) = session::Entity::find()
+            .filter(session::Column::PreviousRefreshTokenHash.eq(hash.as_str()))
+            .one(&self.db)
+            .await?
+        {
+            tracing::warn!(target: "caregraph::security", session_id = %reused.id, "refresh token reused; session revoked");
+            self.revoke(reused.id).await?;
+            return Err(AppError::Unauthenticated);
+        }
+        let now = Utc::now();
+        let (session, user) = session::Entity::find()
+            .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
+            .find_also_related(user::Entity)
+            .one(&self.db)
+            .await?
+            .and_then(|(s, u)| Some((s, u?)))
+            .ok_or(AppError::Unauthenticated)?;
+        self.check_live(&session, &user, now)?;
+        let new_token = new_refresh_token();
+        let mut active: session::ActiveModel = session.into();
+        active.previous_refresh_token_hash = Set(Some(hash));
+        active.refresh_token_hash = Set(refresh_hash(&new_token));
+        active.last_seen_at = Set(now);
+        let session = active.update(&self.db).await?;
+        self.issue(user, session, new_token, now)
+    }
+
+    fn check_live(&self, session: &session::Model, user: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
+        let live = session.revoked_at.is_none()
+            && session.expires_at > now
+            && session.last_seen_at + self.idle_timeout > now
+            && user.active;
+        if live { Ok(()) } else { Err(AppError::Unauthenticated) }
+    }
+
+    /// Turns a bearer token into a principal, or refuses it.
+    pub async fn authenticate(&self, bearer: &str) -> AppResult<Principal> {
+        let claims = self.keys.verify(bearer)?;
+        let now = Utc::now();
+        let (session, user) = session::Entity::find_by_id(claims.sid)
+            .find_also_related(user::Entity)
+            .one(&self.db)
+            .await?
+            .and_then(|(s, u)| Some((s, u?)))
+            .ok_or(AppError::Unauthenticated)?;
+        self.check_live(&session, &user, now)?;
+        // A role change ends the sessions issued under the old role.
+        if session.user_id != claims.sub || user.role != claims.role {
+            return Err(AppError::Unauthenticated);
+        }
+        let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
+        // Sliding idle timeout, written at most once a minute per session.
+        if now - session.last_seen_at > Duration::seconds(60) {
+            session::Entity::update_many()
+                .col_expr(session::Column::LastSeenAt, Expr::value(now))
+                .filter(session::Column::Id.eq(session.id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(Principal { user_id: user.id, role, session_id: session.id })
+    }
+
+    pub async fn revoke(&self, session_id: Uuid) -> AppResult<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_all_for_user(db: &DatabaseConnection, user_id: Uuid) -> AppResult<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// With no `CAREGRAPH_JWT_SECRET`, every instance on the same database signs
+/// with one random key, generated by whichever instance starts first.
+async fn shared_generated_secret(db: &DatabaseConnection) -> AppResult<Secret<Vec<u8>>> {
+    if let Some(key) = server_key::Entity::find_by_id(JWT_KEY_NAME).one(db).await? {
+        return decode_key(&key.value);
+    }
+    let fresh = server_key::ActiveModel {
+        name: Set(JWT_KEY_NAME.to_owned()),
+        value: Set(STANDARD.encode(rand::random::<[u8; 32]>())),
+        created_at: Set(Utc::now()),
+    };
+    if fresh.insert(db).await.is_ok() {
+        tracing::warn!("CAREGRAPH_JWT_SECRET is not set: generated a signing key and stored it in the database");
+    }
+    // Whoever won the race, everyone uses the stored key.
+    let key = server_key::Entity::find_by_id(JWT_KEY_NAME)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal("signing key missing after creation".into()))?;
+    decode_key(&key.value)
+}
+
+fn decode_key(value: &str) -> AppResult<Secret<Vec<u8>>> {
+    STANDARD
+        .decode(value)
+        .ok()
+        .filter(|k| k.len() >= 32)
+        .map(Secret::new)
+        .ok_or_else(|| AppError::Internal("stored signing key is invalid".into()))
+}

@@ -1,0 +1,178 @@
+//! Configuration: environment variables (`CAREGRAPH_*`), optionally on top of
+//! a TOML file named by `CAREGRAPH_CONFIG`. Secrets are kept in `Secret` and
+//! never logged.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::domain::Secret;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://caregraph.db?mode=rwc";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: Secret<String>,
+    pub listen: String,
+    /// `None`: a random key is generated once and kept in the database.
+    pub jwt_secret: Option<Secret<Vec<u8>>>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret<String>>,
+    pub policy_file: Option<String>,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Defaults for everything, with the given database.
+    pub fn with_database(database_url: impl Into<String>) -> Config {
+        Config {
+            database_url: Secret::new(database_url.into()),
+            listen: DEFAULT_LISTEN.to_owned(),
+            jwt_secret: None,
+            jwt_issuer: "caregraph".to_owned(),
+            jwt_audience: "caregraph-api".to_owned(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            session_idle_timeout: Duration::from_secs(15 * 60),
+            session_max_lifetime: Duration::from_secs(12 * 60 * 60),
+            admin_email: None,
+            admin_password: None,
+            policy_file: None,
+            log_json: false,
+            max_body_bytes: 64 * 1024,
+            workers: None,
+        }
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        if let Ok(path) = std::env::var("CAREGRAPH_CONFIG") {
+            values.extend(read_file(&path)?);
+        }
+        for (key, value) in std::env::vars() {
+            if let Some(name) = key.strip_prefix("CAREGRAPH_") {
+                values.insert(name.to_lowercase(), value);
+            }
+        }
+        Config::from_values(&values)
+    }
+
+    fn from_values(values: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let get = |key: &str| values.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut config =
+            Config::with_database(get("database_url").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
+        if let Some(listen) = get("listen") {
+            config.listen = listen;
+        }
+        if let Some(secret) = values.get("jwt_secret").filter(|s| !s.is_empty()) {
+            if secret.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_JWT_SECRET",
+                    message: "must be at least 32 bytes (256 bits) of random data".into(),
+                });
+            }
+            config.jwt_secret = Some(Secret::new(secret.as_bytes().to_vec()));
+        }
+        if let Some(v) = get("jwt_issuer") {
+            config.jwt_issuer = v;
+        }
+        if let Some(v) = get("jwt_audience") {
+            config.jwt_audience = v;
+        }
+        let seconds = |key: &'static str, env: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .map(Duration::from_secs)
+                    .ok_or(ConfigError::Invalid { key: env, message: "must be a whole number of seconds".into() }),
+            }
+        };
+        config.access_token_ttl =
+            seconds("access_token_ttl_secs", "CAREGRAPH_ACCESS_TOKEN_TTL_SECS", config.access_token_ttl)?;
+        config.session_idle_timeout =
+            seconds("session_idle_secs", "CAREGRAPH_SESSION_IDLE_SECS", config.session_idle_timeout)?;
+        config.session_max_lifetime =
+            seconds("session_max_secs", "CAREGRAPH_SESSION_MAX_SECS", config.session_max_lifetime)?;
+        config.admin_email = get("admin_email");
+        config.admin_password = values
+            .get("admin_password")
+            .filter(|p| !p.is_empty())
+            .map(|p| Secret::new(p.clone()));
+        config.policy_file = get("policy_file");
+        config.log_json = match get("log_format").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid { key: "CAREGRAPH_LOG_FORMAT", message: "must be text or json".into() });
+            }
+        };
+        if let Some(v) = get("workers") {
+            config.workers = Some(v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid {
+                key: "CAREGRAPH_WORKERS",
+                message: "must be a positive whole number".into(),
+            })?);
+        }
+        Ok(config)
+    }
+}
+
+fn read_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                other => format!("{other:?}"),
+            };
+            (k.to_lowercase(), value)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let values = HashMap::from([("jwt_secret".to_owned(), "too short".to_owned())]);
+        assert!(Config::from_values(&values).is_err());
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost() {
+        let config = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.database_url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert!(config.jwt_secret.is_none());
+    }
+}

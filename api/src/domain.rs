@@ -1,0 +1,148 @@
+//! Parse, don't validate: values that crossed the edge are checked once, here,
+//! and carried in types that can only hold valid values.
+
+use std::fmt;
+
+use crate::error::AppError;
+
+/// A secret that never prints: not in logs, not in debug output.
+#[derive(Clone)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+
+    /// The one way to read it; grep for `expose_secret` to find every use.
+    pub fn expose_secret(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// An e-mail address, trimmed and lower-cased so that uniqueness ignores case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, AppError> {
+        let value = raw.trim().to_lowercase();
+        let invalid = || AppError::bad_input("email is not a valid e-mail address");
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = !domain.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Email(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets NIST SP 800-63B for a single-factor memorized secret:
+/// 15 to 128 characters, any characters, no composition rules.
+pub struct Password(Secret<String>);
+
+impl Password {
+    pub const MIN_CHARS: usize = 15;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: String) -> Result<Password, AppError> {
+        let chars = raw.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(AppError::bad_input(format!(
+                "password must be at least {} characters long; a passphrase of several words works well",
+                Self::MIN_CHARS
+            )));
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(AppError::bad_input(format!(
+                "password must be at most {} characters long",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Password(Secret::new(raw)))
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// A person's display name or a name part: trimmed, non-empty, bounded.
+pub fn parse_name(field: &'static str, raw: &str) -> Result<String, AppError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(AppError::bad_input(format!("{field} must not be empty")));
+    }
+    if value.chars().count() > 200 || value.chars().any(char::is_control) {
+        return Err(AppError::bad_input(format!(
+            "{field} must be at most 200 characters, without control characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// An optional free-text field: trimmed, empty means absent, bounded.
+pub fn parse_optional_text(
+    field: &'static str,
+    raw: Option<&str>,
+    max_chars: usize,
+) -> Result<Option<String>, AppError> {
+    let Some(value) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max_chars || value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::bad_input(format!(
+            "{field} must be at most {max_chars} characters, without control characters"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// A UUID from a GraphQL `ID`.
+pub fn parse_id(field: &'static str, raw: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(raw.trim()).map_err(|_| AppError::bad_input(format!("{field} is not a valid id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse(" Ana@Clinic.Example ").unwrap().as_str(), "ana@clinic.example");
+        for bad in ["", "ana", "ana@", "@clinic.example", "ana@clinic", "a b@clinic.example", "a@b@c.d"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_count_characters_not_bytes() {
+        assert!(Password::parse("short".into()).is_err());
+        assert!(Password::parse("ééééééééééééééé".into()).is_ok());
+        assert!(Password::parse("x".repeat(129)).is_err());
+        assert!(Password::parse("correct horse battery".into()).is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret([REDACTED])");
+    }
+}

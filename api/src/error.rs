@@ -1,0 +1,93 @@
+//! The one error type of the server's inner layers. It is turned into a
+//! GraphQL error with a stable `extensions.code` in exactly one place
+//! (`graphql::errors`); causes go to the log, never to the client.
+
+use std::fmt;
+
+/// Stable error codes, as clients see them in `extensions.code`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    MfaRequired,
+    ReauthRequired,
+    RateLimited,
+    QueryTooComplex,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::MfaRequired => "MFA_REQUIRED",
+            ErrorCode::ReauthRequired => "REAUTH_REQUIRED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller may not do this. The message never carries a value.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// Missing, or outside the caller's scope: the two are indistinguishable.
+    #[error("not found")]
+    NotFound,
+    /// A message for the client about their own input; it must not quote PHI.
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("database error")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::BadUserInput(_) => ErrorCode::BadUserInput,
+            AppError::Database(_) | AppError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the client may read. Internal causes are replaced by a fixed text.
+    pub fn client_message(&self) -> String {
+        match self {
+            AppError::Database(_) | AppError::Internal(_) => "internal error".to_owned(),
+            AppError::Unauthenticated
+            | AppError::Forbidden(_)
+            | AppError::NotFound
+            | AppError::BadUserInput(_) => self.to_string(),
+        }
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        AppError::Forbidden(reason.into())
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        AppError::BadUserInput(message.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,56 @@
+//! The GraphQL schema: types, limits against hostile queries, and the SDL.
+
+pub mod errors;
+mod mutation;
+mod query;
+mod types;
+pub mod visibility;
+
+use std::collections::BTreeMap;
+
+use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+use async_graphql::{EmptySubscription, Schema};
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The GraphQL types whose every field carries patient data and therefore a
+/// field class in the policy.
+pub const PATIENT_DATA_TYPES: &[&str] = &[crate::access::PATIENT_TYPE];
+
+pub const MAX_DEPTH: usize = 10;
+pub const MAX_COMPLEXITY: usize = 500;
+
+pub fn build() -> CaregraphSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(8)
+        // "Did you mean ...?" would name fields hidden from the caller.
+        .disable_suggestions()
+        .finish()
+}
+
+/// The whole schema as SDL, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    build().sdl()
+}
+
+/// The fields of every patient-data type, read from the schema itself, so the
+/// policy check at start-up sees exactly what clients can query.
+pub fn patient_data_fields(schema: &CaregraphSchema) -> BTreeMap<String, Vec<String>> {
+    let document = async_graphql::parser::parse_schema(schema.sdl()).expect("the generated SDL parses");
+    let mut fields = BTreeMap::new();
+    for definition in document.definitions {
+        if let TypeSystemDefinition::Type(ty) = definition {
+            let name = ty.node.name.node.to_string();
+            if let (true, TypeKind::Object(object)) = (PATIENT_DATA_TYPES.contains(&name.as_str()), &ty.node.kind) {
+                fields.insert(name, object.fields.iter().map(|f| f.node.name.node.to_string()).collect());
+            }
+        }
+    }
+    fields
+}

@@ -1,0 +1,167 @@
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+
+use super::errors::ApiResult;
+use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller};
+use super::visibility;
+use crate::access::{NewAccount, NewObservation, PatientChanges, VitalSign};
+use crate::policy::Role;
+
+pub struct Mutation;
+
+#[derive(InputObject)]
+#[graphql(visible = "visibility::creates_accounts")]
+pub struct CreateUserInput {
+    email: String,
+    name: String,
+    role: Role,
+    /// 15 to 128 characters; any characters; a passphrase works well.
+    password: String,
+}
+
+#[derive(InputObject)]
+#[graphql(visible = "visibility::creates_patients")]
+pub struct CreatePatientInput {
+    given_name: String,
+    family_name: String,
+    date_of_birth: Date,
+    sex: Sex,
+    phone: Option<String>,
+    address: Option<String>,
+    email: Option<String>,
+    national_id: Option<String>,
+}
+
+/// Fields left out stay as they are; `null` clears an optional field.
+#[derive(InputObject)]
+#[graphql(visible = "visibility::updates_patients")]
+pub struct UpdatePatientInput {
+    given_name: Option<String>,
+    family_name: Option<String>,
+    date_of_birth: Option<Date>,
+    sex: Option<Sex>,
+    phone: MaybeUndefined<String>,
+    address: MaybeUndefined<String>,
+    email: MaybeUndefined<String>,
+    national_id: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+#[graphql(visible = "visibility::writes_clinical")]
+pub struct RecordObservationInput {
+    kind: VitalSign,
+    /// In the unit of the vital sign (see `Observation.unit`).
+    value: f64,
+    /// When it was measured; now if left out.
+    recorded_at: Option<DateTime<Utc>>,
+}
+
+fn optional(value: MaybeUndefined<String>) -> Option<Option<String>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[Object]
+impl Mutation {
+    /// Wrong e-mail and wrong password get the same UNAUTHENTICATED answer.
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> ApiResult<AuthPayload> {
+        Ok(AuthPayload(caller(ctx).login(&email, password).await?))
+    }
+
+    /// A new token pair for a refresh token, which then stops working.
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> ApiResult<AuthPayload> {
+        Ok(AuthPayload(caller(ctx).refresh(&refresh_token).await?))
+    }
+
+    /// Ends this session on the server: its tokens stop working at once.
+    #[graphql(visible = "visibility::authenticated")]
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        caller(ctx).logout().await?;
+        Ok(true)
+    }
+
+    #[graphql(visible = "visibility::creates_accounts")]
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<User> {
+        let account = NewAccount {
+            email: input.email,
+            name: input.name,
+            role: input.role,
+            password: input.password,
+        };
+        Ok(User(caller(ctx).create_user(account).await?))
+    }
+
+    /// Deletes an account; its sessions end with it.
+    #[graphql(visible = "visibility::deletes_accounts")]
+    async fn delete_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        caller(ctx).delete_user(&id).await?;
+        Ok(true)
+    }
+
+    /// Keeps the account for the record but ends its sessions and logins.
+    #[graphql(visible = "visibility::changes_accounts")]
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<User> {
+        Ok(User(caller(ctx).deactivate_user(&id).await?))
+    }
+
+    #[graphql(visible = "visibility::creates_patients")]
+    async fn create_patient(&self, ctx: &Context<'_>, input: CreatePatientInput) -> ApiResult<Patient> {
+        let changes = PatientChanges {
+            given_name: Some(input.given_name),
+            family_name: Some(input.family_name),
+            date_of_birth: Some(input.date_of_birth.0),
+            sex: Some(input.sex.as_str()),
+            phone: input.phone.map(Some),
+            address: input.address.map(Some),
+            email: input.email.map(Some),
+            national_id: input.national_id.map(Some),
+        };
+        Ok(Patient(caller(ctx).create_patient(changes).await?))
+    }
+
+    #[graphql(visible = "visibility::updates_patients")]
+    async fn update_patient(&self, ctx: &Context<'_>, id: ID, input: UpdatePatientInput) -> ApiResult<Patient> {
+        let changes = PatientChanges {
+            given_name: input.given_name,
+            family_name: input.family_name,
+            date_of_birth: input.date_of_birth.map(|d| d.0),
+            sex: input.sex.map(Sex::as_str),
+            phone: optional(input.phone),
+            address: optional(input.address),
+            email: optional(input.email),
+            national_id: optional(input.national_id),
+        };
+        Ok(Patient(caller(ctx).update_patient(&id, changes).await?))
+    }
+
+    #[graphql(visible = "visibility::deletes_patients")]
+    async fn delete_patient(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        caller(ctx).delete_patient(&id).await?;
+        Ok(true)
+    }
+
+    /// Assigns a nurse to a patient in your care, from now on.
+    #[graphql(visible = "visibility::writes_care_team")]
+    async fn assign_patient(&self, ctx: &Context<'_>, patient_id: ID, nurse_id: ID) -> ApiResult<CareAssignment> {
+        Ok(CareAssignment(caller(ctx).assign_nurse(&patient_id, &nurse_id).await?))
+    }
+
+    /// Records a vital sign of a patient in your care.
+    #[graphql(visible = "visibility::writes_clinical")]
+    async fn record_observation(
+        &self,
+        ctx: &Context<'_>,
+        patient_id: ID,
+        input: RecordObservationInput,
+    ) -> ApiResult<Observation> {
+        let new = NewObservation {
+            kind: input.kind,
+            value: input.value,
+            recorded_at: input.recorded_at,
+        };
+        Ok(Observation(caller(ctx).record_observation(&patient_id, new).await?))
+    }
+}

@@ -1,0 +1,295 @@
+//! Output types. A `Patient` wraps a `PatientView`: its fields can only reach
+//! patient data through the view's permissions, and a denied field resolves
+//! to `null` with a FORBIDDEN error at its path.
+
+use async_graphql::{Context, ID, InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
+use caregraph_entity::{care_assignment, observation, patient, user};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::errors::{ApiResult, forbid_field};
+use super::visibility;
+use crate::access::{Caller, PatientPage, PatientView, VitalSign};
+use crate::auth::sessions::Issued;
+use crate::error::AppError;
+use crate::policy::{Action, Role};
+
+pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    ctx.data_unchecked::<Caller>()
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Copy, Clone, Debug)]
+pub struct Date(pub NaiveDate);
+
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "FEMALE",
+            Sex::Male => "MALE",
+            Sex::Other => "OTHER",
+            Sex::Unknown => "UNKNOWN",
+        }
+    }
+
+    fn parse(s: &str) -> Sex {
+        [Sex::Female, Sex::Male, Sex::Other]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .unwrap_or(Sex::Unknown)
+    }
+}
+
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn role(&self) -> ApiResult<Role> {
+        Ok(Role::parse(&self.0.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+#[derive(Clone)]
+pub struct Patient(pub PatientView);
+
+impl Patient {
+    /// The class of the field being resolved, from the policy's field table.
+    fn allowed(&self, ctx: &Context<'_>) -> bool {
+        let field = ctx.item.node.name.node.as_str();
+        caller(ctx)
+            .policy()
+            .class_of(crate::access::PATIENT_TYPE, field)
+            .is_some_and(|class| self.0.may(Action::Read, class))
+    }
+
+    fn field<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
+        let field = ctx.item.node.name.node.as_str();
+        let class = caller(ctx).policy().class_of(crate::access::PATIENT_TYPE, field);
+        let read = self.0.read(class, value);
+        if read.is_none() {
+            forbid_field(ctx);
+        }
+        read
+    }
+}
+
+#[Object(visible = "visibility::reads_directory")]
+impl Patient {
+    /// Always readable: a patient you can see at all, you can see the id of.
+    async fn id(&self) -> ID {
+        ID(self.0.id().to_string())
+    }
+    /// Medical record number.
+    async fn mrn(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.mrn.clone())
+    }
+    async fn given_name(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.given_name.clone())
+    }
+    async fn family_name(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.family_name.clone())
+    }
+    /// VIP or staff member: access is narrowed further.
+    async fn restricted(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.field(ctx, |p| p.restricted)
+    }
+    #[graphql(visible = "visibility::reads_demographics")]
+    async fn date_of_birth(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.field(ctx, |p| Date(p.date_of_birth))
+    }
+    #[graphql(visible = "visibility::reads_demographics")]
+    async fn sex(&self, ctx: &Context<'_>) -> Option<Sex> {
+        self.field(ctx, |p| Sex::parse(&p.sex))
+    }
+    #[graphql(visible = "visibility::reads_contact")]
+    async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.phone.clone()).flatten()
+    }
+    #[graphql(visible = "visibility::reads_contact")]
+    async fn address(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.address.clone()).flatten()
+    }
+    #[graphql(visible = "visibility::reads_contact")]
+    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.email.clone()).flatten()
+    }
+    #[graphql(visible = "visibility::reads_identifiers")]
+    async fn national_id(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.national_id.clone()).flatten()
+    }
+    /// Vital signs, newest first.
+    #[graphql(visible = "visibility::reads_clinical")]
+    async fn observations(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Observation>>> {
+        if !self.allowed(ctx) {
+            forbid_field(ctx);
+            return Ok(None);
+        }
+        let rows = caller(ctx).observations(&self.0).await?;
+        Ok(Some(rows.into_iter().map(Observation).collect()))
+    }
+    /// Nurses with an active assignment to this patient.
+    #[graphql(visible = "visibility::reads_care_team")]
+    async fn assigned_nurses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<User>>> {
+        if !self.allowed(ctx) {
+            forbid_field(ctx);
+            return Ok(None);
+        }
+        let rows = caller(ctx).assigned_nurses(&self.0).await?;
+        Ok(Some(rows.into_iter().map(User).collect()))
+    }
+}
+
+pub struct Observation(pub observation::Model);
+
+#[Object(visible = "visibility::reads_clinical")]
+impl Observation {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> ApiResult<VitalSign> {
+        Ok(VitalSign::parse(&self.0.kind).ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?)
+    }
+    async fn value(&self) -> f64 {
+        self.0.value
+    }
+    /// UCUM unit of the value.
+    async fn unit(&self) -> &str {
+        &self.0.unit
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AssignmentKind {
+    Attending,
+    Nurse,
+}
+
+pub struct CareAssignment(pub care_assignment::Model);
+
+#[Object(visible = "visibility::writes_care_team")]
+impl CareAssignment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn patient_id(&self) -> ID {
+        ID(self.0.patient_id.to_string())
+    }
+    async fn kind(&self) -> AssignmentKind {
+        if self.0.kind == "ATTENDING" { AssignmentKind::Attending } else { AssignmentKind::Nurse }
+    }
+    async fn staff(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        Ok(caller(ctx).staff_member(self.0.staff_id).await?.map(User))
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ends_at
+    }
+}
+
+pub struct AuthPayload(pub Issued);
+
+#[Object]
+impl AuthPayload {
+    /// Send as `Authorization: Bearer <accessToken>`.
+    async fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+    /// Exchange with `refreshSession` for a new pair; usable once.
+    async fn refresh_token(&self) -> &str {
+        &self.0.refresh_token
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn user(&self) -> User {
+        User(self.0.user.clone())
+    }
+}
+
+pub struct PatientConnection(pub Vec<Patient>, pub bool);
+
+impl PatientConnection {
+    pub fn from_page(page: PatientPage) -> Self {
+        PatientConnection(page.nodes.into_iter().map(Patient).collect(), page.has_next_page)
+    }
+}
+
+pub struct PatientEdge(Patient);
+
+#[Object(visible = "visibility::reads_directory")]
+impl PatientEdge {
+    async fn cursor(&self) -> String {
+        PatientPage::cursor_of(&self.0.0)
+    }
+    async fn node(&self) -> &Patient {
+        &self.0
+    }
+}
+
+#[derive(async_graphql::SimpleObject)]
+#[graphql(visible = "visibility::reads_directory")]
+pub struct PageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+    end_cursor: Option<String>,
+}
+
+#[Object(visible = "visibility::reads_directory")]
+impl PatientConnection {
+    async fn nodes(&self) -> &[Patient] {
+        &self.0
+    }
+    async fn edges(&self) -> Vec<PatientEdge> {
+        self.0.iter().cloned().map(PatientEdge).collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.1,
+            // Forward pagination only.
+            has_previous_page: false,
+            start_cursor: self.0.first().map(|p| PatientPage::cursor_of(&p.0)),
+            end_cursor: self.0.last().map(|p| PatientPage::cursor_of(&p.0)),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Per-role introspection: a role sees only what its policy grants could ever
+//! let it use. `visible` only hides; every hidden field is still checked by
+//! the `Caller` when resolved.
+
+use async_graphql::Context;
+
+use crate::access::Caller;
+use crate::policy::{Action, FieldClass};
+
+fn could(ctx: &Context<'_>, action: Action, class: FieldClass) -> bool {
+    ctx.data_opt::<Caller>()
+        .is_some_and(|caller| caller.could_ever(action, class))
+}
+
+pub fn authenticated(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>()
+        .is_some_and(|caller| caller.role().is_some())
+}
+
+macro_rules! may {
+    ($($name:ident => $action:ident $class:ident;)*) => {
+        $(pub fn $name(ctx: &Context<'_>) -> bool {
+            could(ctx, Action::$action, FieldClass::$class)
+        })*
+    };
+}
+
+may! {
+    reads_directory => Read Directory;
+    reads_demographics => Read Demographics;
+    reads_contact => Read Contact;
+    reads_identifiers => Read Identifiers;
+    reads_clinical => Read Clinical;
+    reads_care_team => Read CareTeam;
+    writes_care_team => Write CareTeam;
+    writes_clinical => Write Clinical;
+    creates_patients => Create PatientRecord;
+    deletes_patients => Delete PatientRecord;
+    reads_staff => Read StaffDirectory;
+    creates_accounts => Create Accounts;
+    deletes_accounts => Delete Accounts;
+    changes_accounts => Write Accounts;
+}
+
+/// updatePatient is visible to a role that may write any field of a patient.
+pub fn updates_patients(ctx: &Context<'_>) -> bool {
+    [
+        FieldClass::Directory,
+        FieldClass::Demographics,
+        FieldClass::Contact,
+        FieldClass::Identifiers,
+    ]
+    .into_iter()
+    .any(|class| could(ctx, Action::Write, class))
+}

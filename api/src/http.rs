@@ -1,0 +1,210 @@
+//! HTTP: who is calling (bearer token), then the GraphQL request, with limits
+//! on what is read before anything runs. GraphiQL is served from here too, so
+//! no script is loaded from another origin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+use crate::access::Caller;
+use crate::auth::sessions::SessionStore;
+use crate::error::{AppError, ErrorCode};
+use crate::graphql::{CaregraphSchema, errors};
+use crate::policy::Policy;
+
+const EXECUTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct AppState {
+    pub schema: CaregraphSchema,
+    pub policy: Arc<Policy>,
+    pub db: DatabaseConnection,
+    pub sessions: Arc<SessionStore>,
+    pub max_body_bytes: usize,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/graphql", web::post().to(graphql))
+        .route("/graphql", web::get().to(graphiql))
+        .route("/graphiql/{file}", web::get().to(graphiql_asset))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
+}
+
+/// A GraphQL-shaped error outside execution (transport, auth, limits).
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if code == ErrorCode::Unauthenticated {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    response.json(json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    }))
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
+}
+
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            &format!("request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| bad_request("request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "send the GraphQL request as JSON with Content-Type: application/json",
+        );
+    }
+    let body = match read_body(&req, payload, state.max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+
+    let principal = match bearer_token(&req) {
+        Ok(None) => None,
+        Ok(Some(token)) => match state.sessions.authenticate(token).await {
+            Ok(principal) => Some(principal),
+            Err(AppError::Unauthenticated) => {
+                return error_response(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthenticated,
+                    "the access token is invalid, expired or its session has ended; log in again",
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "authentication failed");
+                return error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error");
+            }
+        },
+        Err(message) => return error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message),
+    };
+
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(_) => return bad_request("request body is not valid JSON"),
+    };
+    if value.is_array() {
+        return bad_request("batched requests are not supported: send one operation per request");
+    }
+    let request: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(request) => request,
+        Err(_) => {
+            return bad_request(
+                "request body must be an object with a string `query`, and optional `operationName` and object `variables`",
+            );
+        }
+    };
+
+    if let Some(principal) = principal {
+        tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
+    }
+    let caller = Caller::new(principal, state.policy.clone(), state.db.clone(), state.sessions.clone());
+    let execution = state.schema.execute(request.data(caller));
+    let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {
+        Ok(response) => response,
+        Err(_) => {
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::QueryTooComplex,
+                "the query took too long and was stopped",
+            );
+        }
+    };
+    errors::assign_codes(&mut response.errors);
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(response)
+}
+
+/// `Ok(None)`: no credentials. A malformed header is an error, not anonymity.
+fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| "the Authorization header is not readable")?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err("the Authorization header must be `Bearer <accessToken>`"),
+    }
+}
+
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
+        .body(include_str!("../assets/graphiql/index.html"))
+}
+
+async fn graphiql_asset(file: web::Path<String>) -> HttpResponse {
+    let (body, content_type): (&'static [u8], &str) = match file.as_str() {
+        "graphiql.min.js" => (include_bytes!("../assets/graphiql/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.css" => (include_bytes!("../assets/graphiql/graphiql.min.css"), "text/css"),
+        "react.production.min.js" => (include_bytes!("../assets/graphiql/react.production.min.js"), "text/javascript"),
+        "react-dom.production.min.js" => {
+            (include_bytes!("../assets/graphiql/react-dom.production.min.js"), "text/javascript")
+        }
+        "caregraph.js" => (include_bytes!("../assets/graphiql/caregraph.js"), "text/javascript"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")))
+        .body(body)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
+        }
+    }
+}

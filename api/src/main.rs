@@ -1,0 +1,94 @@
+//! The `caregraph` command.
+
+use std::process::ExitCode;
+
+use caregraph::config::Config;
+use caregraph::seed::{self, SeedOutcome};
+use caregraph::startup::{self, Application};
+use caregraph::{graphql, telemetry};
+
+const USAGE: &str = "\
+caregraph: GraphQL API for care teams
+
+USAGE:
+    caregraph [COMMAND]
+
+COMMANDS:
+    serve           Serve the API (the default): POST /graphql, GraphiQL at GET /graphql
+    seed-demo       Create a demo clinic with documented logins (see README)
+    export-schema   Print the GraphQL schema (SDL) to standard output
+    check-policy    Validate the access policy and exit
+    help            Show this text
+
+Configuration is read from CAREGRAPH_* environment variables (see README).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if args.len() > 1 {
+        eprintln!("unexpected argument: {}\n\n{USAGE}", args[1]);
+        return ExitCode::from(2);
+    }
+    match command {
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        "export-schema" => {
+            print!("{}", graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        "serve" | "seed-demo" | "check-policy" => run(command),
+        other => {
+            eprintln!("unknown command: {other}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: &str) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("caregraph: configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(config.log_json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("caregraph: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), String> = runtime.block_on(async {
+        match command {
+            "check-policy" => {
+                let policy = startup::load_policy(&config).map_err(|e| e.to_string())?;
+                println!("{}: valid ({} grants, sha256 {})", policy.source(), policy.grants().len(), policy.digest());
+                Ok(())
+            }
+            "seed-demo" => {
+                let (db, _) = startup::open_database(&config).await.map_err(|e| e.to_string())?;
+                match seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
+                    SeedOutcome::Seeded => println!("demo clinic created; logins are listed in the README"),
+                    SeedOutcome::AlreadyThere => println!("demo clinic already present; nothing changed"),
+                }
+                Ok(())
+            }
+            _ => {
+                let app = Application::build(config).await.map_err(|e| e.to_string())?;
+                app.run_until_stopped().await.map_err(|e| e.to_string())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("caregraph: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Reading the policy file: TOML in, validated grants out, or an error that
+//! names the file, the line and what is wrong.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::{Action, FieldClass, Grant, Role, Scope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy file {path}: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{source_name}: {message}")]
+    Syntax { source_name: String, message: String },
+    #[error("{source_name}{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid {
+        source_name: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    version: Spanned<u32>,
+    #[serde(default, rename = "grant")]
+    grants: Vec<Spanned<RawGrant>>,
+    #[serde(default)]
+    fields: BTreeMap<String, BTreeMap<String, Spanned<FieldClass>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    role: Role,
+    actions: Vec<Action>,
+    classes: Vec<FieldClass>,
+    scope: Scope,
+    why: String,
+}
+
+pub(super) struct Parsed {
+    pub grants: Vec<Grant>,
+    pub fields: BTreeMap<(String, String), FieldClass>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+pub(super) fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
+    // toml's message already says "at line L, column C" and quotes the line.
+    let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax {
+        source_name: source.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let invalid = |offset: usize, message: String| PolicyError::Invalid {
+        source_name: source.to_owned(),
+        line: Some(line_of(text, offset)),
+        message,
+    };
+
+    if *raw.version.get_ref() != 1 {
+        return Err(invalid(
+            raw.version.span().start,
+            format!("unsupported policy version {} (this server reads version 1)", raw.version.get_ref()),
+        ));
+    }
+
+    let mut grants = Vec::with_capacity(raw.grants.len());
+    for (index, spanned) in raw.grants.into_iter().enumerate() {
+        let offset = spanned.span().start;
+        let raw = spanned.into_inner();
+        if raw.actions.is_empty() || raw.classes.is_empty() {
+            return Err(invalid(offset, "a grant needs at least one action and one class".into()));
+        }
+        if raw.why.trim().is_empty() {
+            return Err(invalid(offset, "a grant needs a `why`: the reason a reviewer reads".into()));
+        }
+        for &class in &raw.classes {
+            let patient_related = match class {
+                FieldClass::Accounts | FieldClass::StaffDirectory => false,
+                FieldClass::Directory
+                | FieldClass::Demographics
+                | FieldClass::Contact
+                | FieldClass::Identifiers
+                | FieldClass::Clinical
+                | FieldClass::Notes
+                | FieldClass::SensitiveNotes
+                | FieldClass::Billing
+                | FieldClass::CareTeam
+                | FieldClass::PatientRecord => true,
+            };
+            if !patient_related && raw.scope != Scope::Any {
+                return Err(invalid(
+                    offset,
+                    format!("{} is not patient data: its only scope is ANY", class.as_str()),
+                ));
+            }
+            if raw.actions.contains(&Action::Create)
+                && class == FieldClass::PatientRecord
+                && raw.scope != Scope::Any
+            {
+                return Err(invalid(
+                    offset,
+                    "CREATE of a PATIENT_RECORD can only be scoped ANY: a new patient has no relationship yet".into(),
+                ));
+            }
+        }
+        grants.push(Grant {
+            number: index + 1,
+            line: line_of(text, offset),
+            role: raw.role,
+            actions: raw.actions,
+            classes: raw.classes,
+            scope: raw.scope,
+            why: raw.why,
+        });
+    }
+
+    let mut fields = BTreeMap::new();
+    for (type_name, table) in raw.fields {
+        for (field, class) in table {
+            fields.insert((type_name.clone(), field), class.into_inner());
+        }
+    }
+    Ok(Parsed { grants, fields })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    fn error_of(text: &str) -> String {
+        Policy::parse("test.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_unknown_role_is_named_with_its_line() {
+        let msg = error_of(
+            "version = 1\n\n[[grant]]\nrole = \"JANITOR\"\nactions = [\"READ\"]\nclasses = [\"DIRECTORY\"]\nscope = \"ANY\"\nwhy = \"x\"\n",
+        );
+        assert!(msg.contains("test.toml"), "{msg}");
+        assert!(msg.contains("line 4"), "{msg}");
+        assert!(msg.contains("JANITOR"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_scope_class_or_action_is_refused() {
+        for (key, bad) in [("scope", "\"SOMETIMES\""), ("classes", "[\"GOSSIP\"]"), ("actions", "[\"PEEK\"]")] {
+            let mut grant = vec![
+                ("role", "\"NURSE\""),
+                ("actions", "[\"READ\"]"),
+                ("classes", "[\"CLINICAL\"]"),
+                ("scope", "\"ASSIGNED\""),
+                ("why", "\"care\""),
+            ];
+            for entry in grant.iter_mut() {
+                if entry.0 == key {
+                    entry.1 = bad;
+                }
+            }
+            let body: String = grant.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+            let msg = error_of(&format!("version = 1\n[[grant]]\n{body}"));
+            assert!(msg.contains("line"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn accounts_cannot_be_scoped_to_a_patient() {
+        let msg = error_of(
+            "version = 1\n[[grant]]\nrole = \"DOCTOR\"\nactions = [\"READ\"]\nclasses = [\"ACCOUNTS\"]\nscope = \"TREATING\"\nwhy = \"x\"\n",
+        );
+        assert!(msg.contains("line 2") && msg.contains("ACCOUNTS"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let msg = error_of("version = 1\nallow_everything = true\n");
+        assert!(msg.contains("allow_everything"), "{msg}");
+    }
+}

@@ -1,0 +1,213 @@
+//! The words of the policy: roles, actions, field classes, relationship scopes.
+//!
+//! Every `match` over these enums is exhaustive on purpose: adding a variant
+//! must force a decision everywhere it matters.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user is in the clinic. Roles are not a ladder: each has its own grants.
+#[derive(
+    async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Admin,
+    Doctor,
+    Nurse,
+    Billing,
+    Reception,
+    Patient,
+    ComplianceOfficer,
+    Researcher,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Doctor,
+        Role::Nurse,
+        Role::Billing,
+        Role::Reception,
+        Role::Patient,
+        Role::ComplianceOfficer,
+        Role::Researcher,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Doctor => "DOCTOR",
+            Role::Nurse => "NURSE",
+            Role::Billing => "BILLING",
+            Role::Reception => "RECEPTION",
+            Role::Patient => "PATIENT",
+            Role::ComplianceOfficer => "COMPLIANCE_OFFICER",
+            Role::Researcher => "RESEARCHER",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Action {
+    Read,
+    Write,
+    Create,
+    Delete,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Read, Action::Write, Action::Create, Action::Delete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "READ",
+            Action::Write => "WRITE",
+            Action::Create => "CREATE",
+            Action::Delete => "DELETE",
+        }
+    }
+}
+
+/// A class of fields (or of whole records) that the policy grants access to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FieldClass {
+    Directory,
+    Demographics,
+    Contact,
+    Identifiers,
+    Clinical,
+    Notes,
+    SensitiveNotes,
+    Billing,
+    CareTeam,
+    PatientRecord,
+    Accounts,
+    StaffDirectory,
+}
+
+impl FieldClass {
+    pub const ALL: [FieldClass; 12] = [
+        FieldClass::Directory,
+        FieldClass::Demographics,
+        FieldClass::Contact,
+        FieldClass::Identifiers,
+        FieldClass::Clinical,
+        FieldClass::Notes,
+        FieldClass::SensitiveNotes,
+        FieldClass::Billing,
+        FieldClass::CareTeam,
+        FieldClass::PatientRecord,
+        FieldClass::Accounts,
+        FieldClass::StaffDirectory,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldClass::Directory => "DIRECTORY",
+            FieldClass::Demographics => "DEMOGRAPHICS",
+            FieldClass::Contact => "CONTACT",
+            FieldClass::Identifiers => "IDENTIFIERS",
+            FieldClass::Clinical => "CLINICAL",
+            FieldClass::Notes => "NOTES",
+            FieldClass::SensitiveNotes => "SENSITIVE_NOTES",
+            FieldClass::Billing => "BILLING",
+            FieldClass::CareTeam => "CARE_TEAM",
+            FieldClass::PatientRecord => "PATIENT_RECORD",
+            FieldClass::Accounts => "ACCOUNTS",
+            FieldClass::StaffDirectory => "STAFF_DIRECTORY",
+        }
+    }
+}
+
+/// How the caller stands to a patient. A grant applies only under its scope.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Scope {
+    Any,
+    Treating,
+    Assigned,
+    #[serde(rename = "SELF")]
+    OwnRecord,
+    BreakGlass,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::Any,
+        Scope::Treating,
+        Scope::Assigned,
+        Scope::OwnRecord,
+        Scope::BreakGlass,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Any => "ANY",
+            Scope::Treating => "TREATING",
+            Scope::Assigned => "ASSIGNED",
+            Scope::OwnRecord => "SELF",
+            Scope::BreakGlass => "BREAK_GLASS",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The set of scopes that hold between one caller and one patient.
+/// `ANY` always holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Relationships(u8);
+
+impl Relationships {
+    pub fn none_but_any() -> Self {
+        Relationships(Scope::Any.bit())
+    }
+
+    pub fn with(self, scope: Scope) -> Self {
+        Relationships(self.0 | scope.bit())
+    }
+
+    pub fn holds(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+}
+
+impl Default for Relationships {
+    fn default() -> Self {
+        Self::none_but_any()
+    }
+}
+
+/// A set of (action, class) pairs, computed once per caller and patient.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Permissions(u64);
+
+impl Permissions {
+    fn bit(action: Action, class: FieldClass) -> u64 {
+        1 << ((action as u32) * 16 + class as u32)
+    }
+
+    pub fn insert(&mut self, action: Action, class: FieldClass) {
+        self.0 |= Self::bit(action, class);
+    }
+
+    pub fn allows(self, action: Action, class: FieldClass) -> bool {
+        self.0 & Self::bit(action, class) != 0
+    }
+
+    pub fn union(self, other: Permissions) -> Permissions {
+        Permissions(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}

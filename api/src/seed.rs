@@ -1,0 +1,137 @@
+//! `caregraph seed-demo`: a small fictional clinic, so that GraphiQL is useful
+//! at once. Every name and number here is invented. The logins are listed in
+//! the README.
+//!
+//! Seeding writes rows directly, without a caller: the functions that do so
+//! are named `unrestricted_*` so that every bypass of the policy is greppable.
+
+use caregraph_entity::{care_assignment, observation, patient, user};
+use chrono::{Duration, NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::access::{NewAccount, create_account};
+use crate::error::AppResult;
+use crate::policy::Role;
+
+pub const DEMO_DOMAIN: &str = "demo.caregraph.test";
+
+/// (email local part, name, role, password)
+pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
+    ("admin", "Ada Admin", Role::Admin, "demo admin password 2026"),
+    ("amara.okafor", "Dr. Amara Okafor", Role::Doctor, "demo doctor password 2026"),
+    ("lukas.weber", "Dr. Lukas Weber", Role::Doctor, "demo doctor password 2026"),
+    ("nina.patel", "Nina Patel", Role::Nurse, "demo nurse password 2026"),
+    ("tom.berg", "Tom Berg", Role::Nurse, "demo nurse password 2026"),
+    ("bea.lind", "Bea Lind", Role::Billing, "demo billing password 2026"),
+    ("rui.costa", "Rui Costa", Role::Reception, "demo reception password 2026"),
+];
+
+/// (given, family, born, sex, registering doctor index in DEMO_STAFF, nurse index)
+const DEMO_PATIENTS: &[(&str, &str, (i32, u32, u32), &str, usize, Option<usize>)] = &[
+    ("Maria", "Lopez", (1958, 3, 14), "FEMALE", 1, Some(3)),
+    ("Jonas", "Eriksen", (1990, 11, 2), "MALE", 1, Some(3)),
+    ("Aiko", "Tanaka", (1975, 6, 30), "FEMALE", 1, None),
+    ("Samuel", "Mensah", (2001, 1, 19), "MALE", 1, None),
+    ("Elena", "Novak", (1942, 9, 8), "FEMALE", 2, Some(4)),
+    ("Omar", "Haddad", (1984, 4, 25), "MALE", 2, None),
+];
+
+pub enum SeedOutcome {
+    Seeded,
+    AlreadyThere,
+}
+
+pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
+    let admin_email = format!("admin@{DEMO_DOMAIN}");
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(admin_email))
+        .one(db)
+        .await?;
+    if existing.is_some() {
+        return Ok(SeedOutcome::AlreadyThere);
+    }
+    let mut staff = Vec::new();
+    for (local, name, role, password) in DEMO_STAFF {
+        let account = NewAccount {
+            email: format!("{local}@{DEMO_DOMAIN}"),
+            name: (*name).to_owned(),
+            role: *role,
+            password: (*password).to_owned(),
+        };
+        staff.push(create_account(db, account).await?);
+    }
+    let now = Utc::now();
+    for (n, (given, family, (y, m, d), sex, doctor, nurse)) in DEMO_PATIENTS.iter().enumerate() {
+        let patient = unrestricted_insert_patient(db, n, given, family, (*y, *m, *d), sex, staff[*doctor].id).await?;
+        if let Some(nurse) = nurse {
+            unrestricted_assign(db, patient.id, staff[*nurse].id, staff[*doctor].id).await?;
+        }
+        for (hours_ago, kind, value, unit) in [
+            (2, "HEART_RATE", 72.0 + n as f64, "/min"),
+            (2, "BODY_TEMPERATURE", 36.6 + n as f64 / 10.0, "Cel"),
+            (8, "OXYGEN_SATURATION", 97.0, "%"),
+        ] {
+            observation::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                patient_id: Set(patient.id),
+                kind: Set(kind.to_owned()),
+                value: Set(value),
+                unit: Set(unit.to_owned()),
+                recorded_at: Set(now - Duration::hours(hours_ago)),
+                recorded_by: Set(staff[*doctor].id),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(SeedOutcome::Seeded)
+}
+
+async fn unrestricted_insert_patient(
+    db: &DatabaseConnection,
+    n: usize,
+    given: &str,
+    family: &str,
+    (y, m, d): (i32, u32, u32),
+    sex: &str,
+    registered_by: Uuid,
+) -> AppResult<patient::Model> {
+    let now = Utc::now();
+    Ok(patient::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        mrn: Set(format!("MRN-DEMO-{:04}", n + 1)),
+        given_name: Set(given.to_owned()),
+        family_name: Set(family.to_owned()),
+        date_of_birth: Set(NaiveDate::from_ymd_opt(y, m, d).expect("demo dates are valid")),
+        sex: Set(sex.to_owned()),
+        phone: Set(Some(format!("+1 555 0100 {:03}", n + 1))),
+        address: Set(Some(format!("{} Example Street, Springfield", 10 + n))),
+        email: Set(Some(format!("{}.{}@patients.{DEMO_DOMAIN}", given.to_lowercase(), family.to_lowercase()))),
+        national_id: Set(Some(format!("DEMO-{:06}", 1000 + n))),
+        restricted: Set(false),
+        registered_by: Set(registered_by),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+async fn unrestricted_assign(db: &DatabaseConnection, patient_id: Uuid, nurse_id: Uuid, by: Uuid) -> AppResult<()> {
+    let now = Utc::now();
+    care_assignment::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        staff_id: Set(nurse_id),
+        kind: Set("NURSE".to_owned()),
+        assigned_by: Set(by),
+        starts_at: Set(now),
+        ends_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Building the application: policy, database, sessions, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use sea_orm::DatabaseConnection;
+use tracing::Instrument;
+
+use crate::auth::sessions::SessionStore;
+use crate::config::Config;
+use crate::db::{self, StatementCounter};
+use crate::error::AppError;
+use crate::http::{self, AppState};
+use crate::policy::{BUILT_IN, BUILT_IN_NAME, Policy, PolicyError};
+use crate::{bootstrap, graphql};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid access policy: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Setup(#[from] AppError),
+}
+
+/// Loads the policy named in the config (or the built-in one) and checks its
+/// field table against the schema: an unclassified field stops the server.
+pub fn load_policy(config: &Config) -> Result<Policy, PolicyError> {
+    let policy = match &config.policy_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Unreadable {
+                path: path.clone(),
+                source,
+            })?;
+            Policy::parse(path, &text)?
+        }
+        None => Policy::parse(BUILT_IN_NAME, BUILT_IN)?,
+    };
+    policy.check_fields(&graphql::patient_data_fields(&graphql::build()))?;
+    Ok(policy)
+}
+
+/// Connects and migrates; used by `serve` and `seed-demo`.
+pub async fn open_database(config: &Config) -> Result<(DatabaseConnection, StatementCounter), StartError> {
+    let (db, counter) = db::connect(config.database_url.expose_secret()).await?;
+    db::migrate(&db).await?;
+    Ok((db, counter))
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    statements: StatementCounter,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let policy = Arc::new(load_policy(&config)?);
+        tracing::info!(policy = policy.source(), sha256 = policy.digest(), "access policy loaded");
+        let (db, statements) = open_database(&config).await?;
+        let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
+        bootstrap::ensure_admin(&db, &config).await?;
+
+        let listener = TcpListener::bind(&config.listen).map_err(|source| StartError::Bind {
+            address: config.listen.clone(),
+            source,
+        })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.listen.clone(),
+            source,
+        })?.port();
+        let state = web::Data::new(AppState {
+            schema: graphql::build(),
+            policy,
+            db,
+            sessions,
+            max_body_bytes: config.max_body_bytes,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .wrap_fn(|req, srv| {
+                    let request_id = uuid::Uuid::new_v4();
+                    let span = tracing::info_span!(
+                        "request",
+                        %request_id,
+                        method = %req.method(),
+                        path = %req.path(),
+                        user_id = tracing::field::Empty,
+                    );
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        tracing::info!(status = response.status().as_u16(), "request finished");
+                        if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(response)
+                    }
+                    .instrument(span)
+                })
+                .configure(http::routes)
+        })
+        .listen(listener)
+        .map_err(|source| StartError::Bind {
+            address: config.listen.clone(),
+            source,
+        })?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(port, "caregraph listening");
+        Ok(Application {
+            port,
+            server: server.run(),
+            statements,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// SQL statements sent so far; the N+1 tests read it.
+    pub fn statement_counter(&self) -> StatementCounter {
+        self.statements.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

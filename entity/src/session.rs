@@ -1,0 +1,38 @@
+//! Server-side login sessions: a JWT is only honoured while its session is live.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// SHA-256 of the refresh token; the token itself is never stored.
+    pub refresh_token_hash: String,
+    /// The hash this one replaced: presenting it again means the token was stolen.
+    pub previous_refresh_token_hash: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub last_seen_at: DateTimeUtc,
+    /// Absolute end of the session, whatever the activity.
+    pub expires_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id",
+        on_delete = "Cascade"
+    )]
+    User,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
