@@ -1,1 +1,274 @@
+//! The black-box test harness: the real server on a free port, a fresh
+//! database per test (SQLite file or PostgreSQL database), real logins over
+//! HTTP. Tests use only what a client has: HTTP, GraphQL and the documented
+//! configuration. The database handle is used to check what was stored.
 
+mod database;
+mod logs;
+
+use std::time::Duration;
+
+use caregraph::config::Config;
+use caregraph::db::StatementCounter;
+use caregraph::startup::Application;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub use database::Backend;
+pub use logs::captured_logs;
+
+pub const ADMIN_EMAIL: &str = "root-admin@clinic.test";
+pub const ADMIN_PASSWORD: &str = "bootstrap admin passphrase";
+/// Every account the harness creates gets this password.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+/// Runs the test body once on SQLite and once on PostgreSQL, as
+/// `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await else { return };
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub statements: StatementCounter,
+    pub db: sea_orm::DatabaseConnection,
+    server: actix_web::dev::ServerHandle,
+    _database: database::TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Workers run on threads of their own: stop them with the test.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(self.server.stop(false));
+        }
+    }
+}
+
+/// A logged-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A GraphQL response with its HTTP status and raw text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn errors(&self) -> Vec<Value> {
+        self.body["errors"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The codes of all errors, in order.
+    pub fn codes(&self) -> Vec<String> {
+        self.errors()
+            .iter()
+            .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+            .collect()
+    }
+
+    /// Asserts there are no errors and returns `data`.
+    pub fn ok(&self) -> &Value {
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.text);
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text);
+        self.data()
+    }
+
+    /// Asserts that every error has this code and there is at least one.
+    pub fn assert_code(&self, code: &str) {
+        let codes = self.codes();
+        assert!(!codes.is_empty() && codes.iter().all(|c| c == code), "expected {code}, got {}", self.text);
+    }
+}
+
+impl TestApp {
+    /// `None` only when PostgreSQL is explicitly skipped outside CI.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        logs::install();
+        let database = database::TestDatabase::create(backend).await?;
+        let mut config = Config::with_database(database.url.clone());
+        config.listen = "127.0.0.1:0".to_owned();
+        config.jwt_secret = Some(caregraph::domain::Secret::new(rand_bytes()));
+        config.admin_email = Some(ADMIN_EMAIL.to_owned());
+        config.admin_password = Some(caregraph::domain::Secret::new(ADMIN_PASSWORD.to_owned()));
+        config.workers = Some(2);
+        let app = Application::build(config).await.expect("the server starts");
+        let port = app.port();
+        let statements = app.statement_counter();
+        let server = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let (db, _) = caregraph::db::connect(&database.url).await.expect("the test connects to its database");
+        Some(TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("a client"),
+            statements,
+            db,
+            server,
+            _database: database,
+        })
+    }
+
+    pub async fn post_raw(&self, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, text, body }
+    }
+
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_raw(token, "application/json", body).await
+    }
+
+    /// As a logged-in user.
+    pub async fn as_user(&self, session: &Session, query: &str, variables: Value) -> Reply {
+        self.graphql(Some(&session.token), query, variables).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    pub async fn try_login(&self, email: &str, password: &str) -> Reply {
+        self.graphql(
+            None,
+            "mutation($email: String!, $password: String!) {
+                login(email: $email, password: $password) {
+                    accessToken refreshToken expiresAt user { id role email }
+                }
+            }",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let reply = self.try_login(email, password).await;
+        let login = &reply.ok()["login"];
+        Session {
+            id: login["user"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            token: login["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: login["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn login_admin(&self) -> Session {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates an account of the role (as the bootstrap admin) and logs it in.
+    pub async fn user(&self, role: &str, name: &str) -> Session {
+        let admin = self.login_admin().await;
+        let email = format!("{}.{}@clinic.test", name.to_lowercase().replace(' ', "."), uuid::Uuid::new_v4().simple());
+        self.as_user(
+            &admin,
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+            json!({ "input": { "email": email, "name": name, "role": role, "password": STAFF_PASSWORD } }),
+        )
+        .await
+        .ok();
+        self.login(&email, STAFF_PASSWORD).await
+    }
+
+    /// Registers a patient as `doctor` with every field filled; returns its id.
+    pub async fn patient(&self, doctor: &Session, given: &str, family: &str) -> String {
+        let reply = self
+            .as_user(
+                doctor,
+                "mutation($input: CreatePatientInput!) { createPatient(input: $input) { id } }",
+                json!({ "input": full_patient(given, family) }),
+            )
+            .await;
+        reply.ok()["createPatient"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn assign(&self, doctor: &Session, patient_id: &str, nurse: &Session) {
+        self.as_user(
+            doctor,
+            "mutation($p: ID!, $n: ID!) { assignPatient(patientId: $p, nurseId: $n) { id } }",
+            json!({ "p": patient_id, "n": nurse.id }),
+        )
+        .await
+        .ok();
+    }
+
+    pub async fn record_vital(&self, who: &Session, patient_id: &str, kind: &str, value: f64) -> Reply {
+        self.as_user(
+            who,
+            "mutation($p: ID!, $input: RecordObservationInput!) {
+                recordObservation(patientId: $p, input: $input) { id kind value unit }
+            }",
+            json!({ "p": patient_id, "input": { "kind": kind, "value": value } }),
+        )
+        .await
+    }
+}
+
+/// Input for a patient with every field set, the values derived from the name
+/// so that a test can search a response or a log for them.
+pub fn full_patient(given: &str, family: &str) -> Value {
+    json!({
+        "givenName": given,
+        "familyName": family,
+        "dateOfBirth": "1961-07-04",
+        "sex": "FEMALE",
+        "phone": format!("+1 555 {given} phone"),
+        "address": format!("{given} {family} Street 1"),
+        "email": format!("{}.{}@patient.test", given.to_lowercase(), family.to_lowercase()),
+        "nationalId": format!("NID-{given}-{family}"),
+    })
+}
+
+fn rand_bytes() -> Vec<u8> {
+    (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect()
+}

@@ -14,11 +14,11 @@ mod vitals;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use sea_orm::DatabaseConnection;
 
 pub use accounts::{NewAccount, create_account};
-pub use patients::{PATIENT_TYPE, PatientChanges, PatientPage, PatientView};
+pub use patients::{PATIENT_TYPE, PatientChanges, PatientPage, PatientView, Prefetch};
 pub use vitals::{NewObservation, VitalSign};
 
 use crate::auth::Principal;
@@ -32,9 +32,9 @@ pub struct Caller {
     policy: Arc<Policy>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
-    relations: DataLoader<CareRelationLoader>,
-    observations: DataLoader<ObservationLoader>,
-    nurses: DataLoader<NurseLoader>,
+    relations: DataLoader<CareRelationLoader, HashMapCache>,
+    observations: DataLoader<ObservationLoader, HashMapCache>,
+    nurses: DataLoader<NurseLoader, HashMapCache>,
 }
 
 impl Caller {
@@ -47,9 +47,13 @@ impl Caller {
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
-            relations: DataLoader::new(CareRelationLoader::new(db.clone(), staff_id), tokio::spawn),
-            observations: DataLoader::new(ObservationLoader::new(db.clone()), tokio::spawn),
-            nurses: DataLoader::new(NurseLoader::new(db.clone()), tokio::spawn),
+            relations: DataLoader::with_cache(
+                CareRelationLoader::new(db.clone(), staff_id),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            observations: DataLoader::with_cache(ObservationLoader::new(db.clone()), tokio::spawn, HashMapCache::default()),
+            nurses: DataLoader::with_cache(NurseLoader::new(db.clone()), tokio::spawn, HashMapCache::default()),
             principal,
             policy,
             db,

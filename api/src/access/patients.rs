@@ -53,6 +53,15 @@ impl PatientView {
     }
 }
 
+/// Relations a list query will resolve for every patient, known from the
+/// query before resolving it, so each is loaded in one statement up front
+/// rather than in whatever batches the loaders happen to form.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prefetch {
+    pub observations: bool,
+    pub assigned_nurses: bool,
+}
+
 pub struct PatientPage {
     pub nodes: Vec<PatientView>,
     pub has_next_page: bool,
@@ -205,7 +214,7 @@ impl Caller {
 
     /// The caller's patients, a page at a time, ordered by name; other rows
     /// are never loaded.
-    pub async fn patients(&self, first: Option<i32>, after: Option<&str>) -> AppResult<PatientPage> {
+    pub async fn patients(&self, first: Option<i32>, after: Option<&str>, prefetch: Prefetch) -> AppResult<PatientPage> {
         let principal = self.principal()?;
         let scope = self.readable(principal)?;
         let limit = match first {
@@ -247,10 +256,26 @@ impl Caller {
             .await?;
         let has_next_page = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        Ok(PatientPage {
-            nodes: self.views(principal, rows).await?,
-            has_next_page,
-        })
+        let nodes = self.views(principal, rows).await?;
+        self.prefetch(&nodes, prefetch).await?;
+        Ok(PatientPage { nodes, has_next_page })
+    }
+
+    async fn prefetch(&self, views: &[PatientView], prefetch: Prefetch) -> AppResult<()> {
+        let ids = |class| {
+            views
+                .iter()
+                .filter(move |v| v.may(Action::Read, class))
+                .map(PatientView::id)
+                .collect::<Vec<_>>()
+        };
+        if prefetch.observations {
+            self.observations.load_many(ids(FieldClass::Clinical)).await?;
+        }
+        if prefetch.assigned_nurses {
+            self.nurses.load_many(ids(FieldClass::CareTeam)).await?;
+        }
+        Ok(())
     }
 
     /// One patient in the caller's scope. Outside it, the answer is the same

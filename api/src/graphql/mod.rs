@@ -20,7 +20,8 @@ pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
 /// field class in the policy.
 pub const PATIENT_DATA_TYPES: &[&str] = &[crate::access::PATIENT_TYPE];
 
-pub const MAX_DEPTH: usize = 10;
+// GraphiQL's own introspection query nests 13 levels deep.
+pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 500;
 
 pub fn build() -> CaregraphSchema {

@@ -3,6 +3,7 @@ use async_graphql::{Context, ID, Object};
 use super::errors::ApiResult;
 use super::types::{Patient, PatientConnection, User, caller};
 use super::visibility;
+use crate::access::Prefetch;
 use crate::policy::Role;
 
 pub struct Query;
@@ -22,7 +23,15 @@ impl Query {
         #[graphql(desc = "Page size, 0 to 100 (default 50).")] first: Option<i32>,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> ApiResult<PatientConnection> {
-        let page = caller(ctx).patients(first, after.as_deref()).await?;
+        let look = ctx.look_ahead();
+        let selects = |field: &str| {
+            look.field("nodes").field(field).exists() || look.field("edges").field("node").field(field).exists()
+        };
+        let prefetch = Prefetch {
+            observations: selects("observations"),
+            assigned_nurses: selects("assignedNurses"),
+        };
+        let page = caller(ctx).patients(first, after.as_deref(), prefetch).await?;
         Ok(PatientConnection::from_page(page))
     }
 

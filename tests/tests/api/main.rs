@@ -1,0 +1,14 @@
+//! Black-box tests of caregraph: each test starts the real server on a free
+//! port with a fresh database and speaks GraphQL over HTTP, once on SQLite and
+//! once on PostgreSQL.
+
+mod admin;
+mod bad_input;
+mod doctor;
+mod field_access;
+mod health;
+mod login;
+mod n_plus_one;
+mod nurse;
+mod schema;
+mod sessions;
