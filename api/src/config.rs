@@ -73,7 +73,12 @@ impl Config {
     }
 
     fn from_values(values: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let get = |key: &str| values.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            values
+                .get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut config =
             Config::with_database(get("database_url").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
         if let Some(listen) = get("listen") {
@@ -94,23 +99,36 @@ impl Config {
         if let Some(v) = get("jwt_audience") {
             config.jwt_audience = v;
         }
-        let seconds = |key: &'static str, env: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            match get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .map(Duration::from_secs)
-                    .ok_or(ConfigError::Invalid { key: env, message: "must be a whole number of seconds".into() }),
-            }
-        };
-        config.access_token_ttl =
-            seconds("access_token_ttl_secs", "CAREGRAPH_ACCESS_TOKEN_TTL_SECS", config.access_token_ttl)?;
-        config.session_idle_timeout =
-            seconds("session_idle_secs", "CAREGRAPH_SESSION_IDLE_SECS", config.session_idle_timeout)?;
-        config.session_max_lifetime =
-            seconds("session_max_secs", "CAREGRAPH_SESSION_MAX_SECS", config.session_max_lifetime)?;
+        let seconds =
+            |key: &'static str, env: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+                match get(key) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .map(Duration::from_secs)
+                        .ok_or(ConfigError::Invalid {
+                            key: env,
+                            message: "must be a whole number of seconds".into(),
+                        }),
+                }
+            };
+        config.access_token_ttl = seconds(
+            "access_token_ttl_secs",
+            "CAREGRAPH_ACCESS_TOKEN_TTL_SECS",
+            config.access_token_ttl,
+        )?;
+        config.session_idle_timeout = seconds(
+            "session_idle_secs",
+            "CAREGRAPH_SESSION_IDLE_SECS",
+            config.session_idle_timeout,
+        )?;
+        config.session_max_lifetime = seconds(
+            "session_max_secs",
+            "CAREGRAPH_SESSION_MAX_SECS",
+            config.session_max_lifetime,
+        )?;
         config.admin_email = get("admin_email");
         config.admin_password = values
             .get("admin_password")
@@ -121,7 +139,10 @@ impl Config {
             None | Some("text") => false,
             Some("json") => true,
             Some(_) => {
-                return Err(ConfigError::Invalid { key: "CAREGRAPH_LOG_FORMAT", message: "must be text or json".into() });
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_LOG_FORMAT",
+                    message: "must be text or json".into(),
+                });
             }
         };
         if let Some(v) = get("workers") {

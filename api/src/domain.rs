@@ -127,8 +127,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse(" Ana@Clinic.Example ").unwrap().as_str(), "ana@clinic.example");
-        for bad in ["", "ana", "ana@", "@clinic.example", "ana@clinic", "a b@clinic.example", "a@b@c.d"] {
+        assert_eq!(
+            Email::parse(" Ana@Clinic.Example ").unwrap().as_str(),
+            "ana@clinic.example"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@clinic.example",
+            "ana@clinic",
+            "a b@clinic.example",
+            "a@b@c.d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -52,7 +52,11 @@ fn bad_request(message: &str) -> HttpResponse {
     error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
 }
 
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, HttpResponse> {
     let too_large = || {
         error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,7 +88,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -110,7 +118,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             }
             Err(e) => {
                 tracing::error!(error = %e, "authentication failed");
-                return error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error");
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "internal error",
+                );
             }
         },
         Err(message) => return error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message),
@@ -135,7 +147,12 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
     if let Some(principal) = principal {
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
     }
-    let caller = Caller::new(principal, state.policy.clone(), state.db.clone(), state.sessions.clone());
+    let caller = Caller::new(
+        principal,
+        state.policy.clone(),
+        state.db.clone(),
+        state.sessions.clone(),
+    );
     let execution = state.schema.execute(request.data(caller));
     let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {
         Ok(response) => response,
@@ -158,7 +175,9 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| "the Authorization header is not readable")?;
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not readable")?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(Some(token.trim()))
@@ -179,18 +198,31 @@ async fn graphiql() -> HttpResponse {
 
 async fn graphiql_asset(file: web::Path<String>) -> HttpResponse {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
-        "graphiql.min.js" => (include_bytes!("../assets/graphiql/graphiql.min.js"), "text/javascript"),
+        "graphiql.min.js" => (
+            include_bytes!("../assets/graphiql/graphiql.min.js"),
+            "text/javascript",
+        ),
         "graphiql.min.css" => (include_bytes!("../assets/graphiql/graphiql.min.css"), "text/css"),
-        "react.production.min.js" => (include_bytes!("../assets/graphiql/react.production.min.js"), "text/javascript"),
-        "react-dom.production.min.js" => {
-            (include_bytes!("../assets/graphiql/react-dom.production.min.js"), "text/javascript")
-        }
-        "caregraph.js" => (include_bytes!("../assets/graphiql/caregraph.js"), "text/javascript"),
+        "react.production.min.js" => (
+            include_bytes!("../assets/graphiql/react.production.min.js"),
+            "text/javascript",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+            "text/javascript",
+        ),
+        "caregraph.js" => (
+            include_bytes!("../assets/graphiql/caregraph.js"),
+            "text/javascript",
+        ),
         _ => return HttpResponse::NotFound().finish(),
     };
     HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")))
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        ))
         .body(body)
 }
 

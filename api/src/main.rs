@@ -66,7 +66,12 @@ fn run(command: &str) -> ExitCode {
         match command {
             "check-policy" => {
                 let policy = startup::load_policy(&config).map_err(|e| e.to_string())?;
-                println!("{}: valid ({} grants, sha256 {})", policy.source(), policy.grants().len(), policy.digest());
+                println!(
+                    "{}: valid ({} grants, sha256 {})",
+                    policy.source(),
+                    policy.grants().len(),
+                    policy.digest()
+                );
                 Ok(())
             }
             "seed-demo" => {

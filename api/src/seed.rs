@@ -19,22 +19,75 @@ pub const DEMO_DOMAIN: &str = "demo.caregraph.test";
 /// (email local part, name, role, password)
 pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
     ("admin", "Ada Admin", Role::Admin, "demo admin password 2026"),
-    ("amara.okafor", "Dr. Amara Okafor", Role::Doctor, "demo doctor password 2026"),
-    ("lukas.weber", "Dr. Lukas Weber", Role::Doctor, "demo doctor password 2026"),
-    ("nina.patel", "Nina Patel", Role::Nurse, "demo nurse password 2026"),
+    (
+        "amara.okafor",
+        "Dr. Amara Okafor",
+        Role::Doctor,
+        "demo doctor password 2026",
+    ),
+    (
+        "lukas.weber",
+        "Dr. Lukas Weber",
+        Role::Doctor,
+        "demo doctor password 2026",
+    ),
+    (
+        "nina.patel",
+        "Nina Patel",
+        Role::Nurse,
+        "demo nurse password 2026",
+    ),
     ("tom.berg", "Tom Berg", Role::Nurse, "demo nurse password 2026"),
-    ("bea.lind", "Bea Lind", Role::Billing, "demo billing password 2026"),
-    ("rui.costa", "Rui Costa", Role::Reception, "demo reception password 2026"),
+    (
+        "bea.lind",
+        "Bea Lind",
+        Role::Billing,
+        "demo billing password 2026",
+    ),
+    (
+        "rui.costa",
+        "Rui Costa",
+        Role::Reception,
+        "demo reception password 2026",
+    ),
 ];
 
-/// (given, family, born, sex, registering doctor index in DEMO_STAFF, nurse index)
-const DEMO_PATIENTS: &[(&str, &str, (i32, u32, u32), &str, usize, Option<usize>)] = &[
-    ("Maria", "Lopez", (1958, 3, 14), "FEMALE", 1, Some(3)),
-    ("Jonas", "Eriksen", (1990, 11, 2), "MALE", 1, Some(3)),
-    ("Aiko", "Tanaka", (1975, 6, 30), "FEMALE", 1, None),
-    ("Samuel", "Mensah", (2001, 1, 19), "MALE", 1, None),
-    ("Elena", "Novak", (1942, 9, 8), "FEMALE", 2, Some(4)),
-    ("Omar", "Haddad", (1984, 4, 25), "MALE", 2, None),
+struct DemoPatient {
+    given: &'static str,
+    family: &'static str,
+    born: (i32, u32, u32),
+    sex: &'static str,
+    /// Index in `DEMO_STAFF` of the doctor who registers the patient.
+    doctor: usize,
+    /// Index in `DEMO_STAFF` of the nurse assigned, if any.
+    nurse: Option<usize>,
+}
+
+const fn demo(
+    given: &'static str,
+    family: &'static str,
+    born: (i32, u32, u32),
+    sex: &'static str,
+    doctor: usize,
+    nurse: Option<usize>,
+) -> DemoPatient {
+    DemoPatient {
+        given,
+        family,
+        born,
+        sex,
+        doctor,
+        nurse,
+    }
+}
+
+const DEMO_PATIENTS: &[DemoPatient] = &[
+    demo("Maria", "Lopez", (1958, 3, 14), "FEMALE", 1, Some(3)),
+    demo("Jonas", "Eriksen", (1990, 11, 2), "MALE", 1, Some(3)),
+    demo("Aiko", "Tanaka", (1975, 6, 30), "FEMALE", 1, None),
+    demo("Samuel", "Mensah", (2001, 1, 19), "MALE", 1, None),
+    demo("Elena", "Novak", (1942, 9, 8), "FEMALE", 2, Some(4)),
+    demo("Omar", "Haddad", (1984, 4, 25), "MALE", 2, None),
 ];
 
 pub enum SeedOutcome {
@@ -62,10 +115,11 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
         staff.push(create_account(db, account).await?);
     }
     let now = Utc::now();
-    for (n, (given, family, (y, m, d), sex, doctor, nurse)) in DEMO_PATIENTS.iter().enumerate() {
-        let patient = unrestricted_insert_patient(db, n, given, family, (*y, *m, *d), sex, staff[*doctor].id).await?;
-        if let Some(nurse) = nurse {
-            unrestricted_assign(db, patient.id, staff[*nurse].id, staff[*doctor].id).await?;
+    for (n, demo) in DEMO_PATIENTS.iter().enumerate() {
+        let doctor = staff[demo.doctor].id;
+        let patient = unrestricted_insert_patient(db, n, demo, doctor).await?;
+        if let Some(nurse) = demo.nurse {
+            unrestricted_assign(db, patient.id, staff[nurse].id, doctor).await?;
         }
         for (hours_ago, kind, value, unit) in [
             (2, "HEART_RATE", 72.0 + n as f64, "/min"),
@@ -79,7 +133,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
                 value: Set(value),
                 unit: Set(unit.to_owned()),
                 recorded_at: Set(now - Duration::hours(hours_ago)),
-                recorded_by: Set(staff[*doctor].id),
+                recorded_by: Set(doctor),
             }
             .insert(db)
             .await?;
@@ -91,23 +145,25 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
 async fn unrestricted_insert_patient(
     db: &DatabaseConnection,
     n: usize,
-    given: &str,
-    family: &str,
-    (y, m, d): (i32, u32, u32),
-    sex: &str,
+    demo: &DemoPatient,
     registered_by: Uuid,
 ) -> AppResult<patient::Model> {
     let now = Utc::now();
+    let (given, family, (y, m, d)) = (demo.given, demo.family, demo.born);
     Ok(patient::ActiveModel {
         id: Set(Uuid::new_v4()),
         mrn: Set(format!("MRN-DEMO-{:04}", n + 1)),
         given_name: Set(given.to_owned()),
         family_name: Set(family.to_owned()),
         date_of_birth: Set(NaiveDate::from_ymd_opt(y, m, d).expect("demo dates are valid")),
-        sex: Set(sex.to_owned()),
+        sex: Set(demo.sex.to_owned()),
         phone: Set(Some(format!("+1 555 0100 {:03}", n + 1))),
         address: Set(Some(format!("{} Example Street, Springfield", 10 + n))),
-        email: Set(Some(format!("{}.{}@patients.{DEMO_DOMAIN}", given.to_lowercase(), family.to_lowercase()))),
+        email: Set(Some(format!(
+            "{}.{}@patients.{DEMO_DOMAIN}",
+            given.to_lowercase(),
+            family.to_lowercase()
+        ))),
         national_id: Set(Some(format!("DEMO-{:06}", 1000 + n))),
         restricted: Set(false),
         registered_by: Set(registered_by),
@@ -118,7 +174,12 @@ async fn unrestricted_insert_patient(
     .await?)
 }
 
-async fn unrestricted_assign(db: &DatabaseConnection, patient_id: Uuid, nurse_id: Uuid, by: Uuid) -> AppResult<()> {
+async fn unrestricted_assign(
+    db: &DatabaseConnection,
+    patient_id: Uuid,
+    nurse_id: Uuid,
+    by: Uuid,
+) -> AppResult<()> {
     let now = Utc::now();
     care_assignment::ActiveModel {
         id: Set(Uuid::new_v4()),

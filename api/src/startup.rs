@@ -67,7 +67,11 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let policy = Arc::new(load_policy(&config)?);
-        tracing::info!(policy = policy.source(), sha256 = policy.digest(), "access policy loaded");
+        tracing::info!(
+            policy = policy.source(),
+            sha256 = policy.digest(),
+            "access policy loaded"
+        );
         let (db, statements) = open_database(&config).await?;
         let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
         bootstrap::ensure_admin(&db, &config).await?;
@@ -76,10 +80,13 @@ impl Application {
             address: config.listen.clone(),
             source,
         })?;
-        let port = listener.local_addr().map_err(|source| StartError::Bind {
-            address: config.listen.clone(),
-            source,
-        })?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                address: config.listen.clone(),
+                source,
+            })?
+            .port();
         let state = web::Data::new(AppState {
             schema: graphql::build(),
             policy,

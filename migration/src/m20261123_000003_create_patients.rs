@@ -32,7 +32,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Patients::Table)
                     .col(ColumnDef::new(Patients::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(Patients::Mrn).string_len(32).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Patients::Mrn)
+                            .string_len(32)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Patients::GivenName).string_len(200).not_null())
                     .col(ColumnDef::new(Patients::FamilyName).string_len(200).not_null())
                     .col(ColumnDef::new(Patients::DateOfBirth).date().not_null())
@@ -43,8 +48,16 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Patients::NationalId).string_len(64).null())
                     .col(ColumnDef::new(Patients::Restricted).boolean().not_null())
                     .col(ColumnDef::new(Patients::RegisteredBy).uuid().not_null())
-                    .col(ColumnDef::new(Patients::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Patients::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Patients::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Patients::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -60,6 +73,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Patients::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Patients::Table).to_owned())
+            .await
     }
 }

@@ -27,15 +27,36 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(CareAssignments::Table)
-                    .col(ColumnDef::new(CareAssignments::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(CareAssignments::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(CareAssignments::PatientId).uuid().not_null())
                     .col(ColumnDef::new(CareAssignments::StaffId).uuid().not_null())
                     .col(ColumnDef::new(CareAssignments::Kind).string_len(16).not_null())
                     .col(ColumnDef::new(CareAssignments::AssignedBy).uuid().not_null())
-                    .col(ColumnDef::new(CareAssignments::StartsAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(CareAssignments::EndsAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(CareAssignments::RevokedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(CareAssignments::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(CareAssignments::StartsAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CareAssignments::EndsAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(CareAssignments::RevokedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(CareAssignments::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_care_assignments_patient")

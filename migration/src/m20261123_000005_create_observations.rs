@@ -29,7 +29,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Observations::Kind).string_len(32).not_null())
                     .col(ColumnDef::new(Observations::Value).double().not_null())
                     .col(ColumnDef::new(Observations::Unit).string_len(16).not_null())
-                    .col(ColumnDef::new(Observations::RecordedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Observations::RecordedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Observations::RecordedBy).uuid().not_null())
                     .foreign_key(
                         ForeignKey::create()

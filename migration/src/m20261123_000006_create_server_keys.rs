@@ -18,9 +18,18 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ServerKeys::Table)
-                    .col(ColumnDef::new(ServerKeys::Name).string_len(64).not_null().primary_key())
+                    .col(
+                        ColumnDef::new(ServerKeys::Name)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(ServerKeys::Value).string().not_null())
-                    .col(ColumnDef::new(ServerKeys::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(ServerKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await

@@ -34,7 +34,10 @@ impl Drop for TestDatabase {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl TestDatabase {
@@ -54,7 +57,8 @@ impl TestDatabase {
 }
 
 async fn postgres(id: &str) -> Option<TestDatabase> {
-    let admin_url = std::env::var("CAREGRAPH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let admin_url =
+        std::env::var("CAREGRAPH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let skip = std::env::var("CAREGRAPH_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1");
     let admin = match Database::connect(admin_url.as_str()).await {
@@ -78,8 +82,14 @@ async fn postgres(id: &str) -> Option<TestDatabase> {
         .await
         .unwrap_or_default();
     for row in old {
-        let Ok(name) = row.try_get::<String>("", "datname") else { continue };
-        let stamp = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let stamp = name
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
         if stamp.saturating_add(3600) < now_secs() {
             let _ = admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -91,7 +101,10 @@ async fn postgres(id: &str) -> Option<TestDatabase> {
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("a test database can be created");
-    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
     Some(TestDatabase {
         url: format!("{base}/{name}"),
         file: None,

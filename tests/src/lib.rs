@@ -102,7 +102,11 @@ impl Reply {
 
     /// Asserts there are no errors and returns `data`.
     pub fn ok(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.text);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.text
+        );
         assert_eq!(self.status, StatusCode::OK, "{}", self.text);
         self.data()
     }
@@ -110,7 +114,11 @@ impl Reply {
     /// Asserts that every error has this code and there is at least one.
     pub fn assert_code(&self, code: &str) {
         let codes = self.codes();
-        assert!(!codes.is_empty() && codes.iter().all(|c| c == code), "expected {code}, got {}", self.text);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == code),
+            "expected {code}, got {}",
+            self.text
+        );
     }
 }
 
@@ -130,7 +138,9 @@ impl TestApp {
         let statements = app.statement_counter();
         let server = app.handle();
         tokio::spawn(app.run_until_stopped());
-        let (db, _) = caregraph::db::connect(&database.url).await.expect("the test connects to its database");
+        let (db, _) = caregraph::db::connect(&database.url)
+            .await
+            .expect("the test connects to its database");
         Some(TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
@@ -144,7 +154,12 @@ impl TestApp {
         })
     }
 
-    pub async fn post_raw(&self, token: Option<&str>, content_type: &str, body: impl Into<reqwest::Body>) -> Reply {
+    pub async fn post_raw(
+        &self,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.address))
@@ -209,7 +224,11 @@ impl TestApp {
     /// Creates an account of the role (as the bootstrap admin) and logs it in.
     pub async fn user(&self, role: &str, name: &str) -> Session {
         let admin = self.login_admin().await;
-        let email = format!("{}.{}@clinic.test", name.to_lowercase().replace(' ', "."), uuid::Uuid::new_v4().simple());
+        let email = format!(
+            "{}.{}@clinic.test",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::new_v4().simple()
+        );
         self.as_user(
             &admin,
             "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",

@@ -83,7 +83,10 @@ impl Caller {
         if id == own_id {
             return Err(AppError::bad_input(format!("you cannot {verb} your own account")));
         }
-        user::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)
+        user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     /// The clinic must never be left without an active administrator.
@@ -97,7 +100,9 @@ impl Caller {
             .count(&self.db)
             .await?;
         if admins <= 1 {
-            return Err(AppError::bad_input("the last active administrator cannot be removed"));
+            return Err(AppError::bad_input(
+                "the last active administrator cannot be removed",
+            ));
         }
         Ok(())
     }

@@ -60,7 +60,9 @@ impl Caller {
     /// The nurses currently assigned to a patient, if the caller may read the care team.
     pub async fn assigned_nurses(&self, patient: &PatientView) -> AppResult<Vec<user::Model>> {
         if !patient.may(Action::Read, FieldClass::CareTeam) {
-            return Err(AppError::forbidden("you may not read the care team of this patient"));
+            return Err(AppError::forbidden(
+                "you may not read the care team of this patient",
+            ));
         }
         Ok(self.nurses.load_one(patient.id()).await?.unwrap_or_default())
     }

@@ -52,8 +52,16 @@ impl Caller {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
-            observations: DataLoader::with_cache(ObservationLoader::new(db.clone()), tokio::spawn, HashMapCache::default()),
-            nurses: DataLoader::with_cache(NurseLoader::new(db.clone()), tokio::spawn, HashMapCache::default()),
+            observations: DataLoader::with_cache(
+                ObservationLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            nurses: DataLoader::with_cache(
+                NurseLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             principal,
             policy,
             db,

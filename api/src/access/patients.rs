@@ -125,7 +125,9 @@ impl PatientChanges {
             }
         }
         let optional = |field, value: Option<Option<String>>, max| -> AppResult<Option<Option<String>>> {
-            value.map(|v| parse_optional_text(field, v.as_deref(), max)).transpose()
+            value
+                .map(|v| parse_optional_text(field, v.as_deref(), max))
+                .transpose()
         };
         let email = match self.email {
             Some(Some(raw)) if !raw.trim().is_empty() => {
@@ -136,7 +138,10 @@ impl PatientChanges {
         };
         Ok(PatientChanges {
             given_name: self.given_name.map(|n| parse_name("givenName", &n)).transpose()?,
-            family_name: self.family_name.map(|n| parse_name("familyName", &n)).transpose()?,
+            family_name: self
+                .family_name
+                .map(|n| parse_name("familyName", &n))
+                .transpose()?,
             date_of_birth: self.date_of_birth,
             sex: self.sex,
             phone: optional("phone", self.phone, 64)?,
@@ -214,13 +219,22 @@ impl Caller {
 
     /// The caller's patients, a page at a time, ordered by name; other rows
     /// are never loaded.
-    pub async fn patients(&self, first: Option<i32>, after: Option<&str>, prefetch: Prefetch) -> AppResult<PatientPage> {
+    pub async fn patients(
+        &self,
+        first: Option<i32>,
+        after: Option<&str>,
+        prefetch: Prefetch,
+    ) -> AppResult<PatientPage> {
         let principal = self.principal()?;
         let scope = self.readable(principal)?;
         let limit = match first {
             None => DEFAULT_PAGE,
             Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => n as u64,
-            Some(_) => return Err(AppError::bad_input(format!("first must be between 0 and {MAX_PAGE}"))),
+            Some(_) => {
+                return Err(AppError::bad_input(format!(
+                    "first must be between 0 and {MAX_PAGE}"
+                )));
+            }
         };
         let mut query = patient::Entity::find().filter(scope.clone());
         if let Some(cursor) = after {
@@ -297,7 +311,10 @@ impl Caller {
             .one(&self.db)
             .await?
             .ok_or(AppError::NotFound)?;
-        self.views(principal, vec![row]).await?.pop().ok_or(AppError::NotFound)
+        self.views(principal, vec![row])
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound)
     }
 
     /// Refuses a change the role could never make, before looking anything up.
@@ -314,7 +331,12 @@ impl Caller {
         Ok(())
     }
 
-    fn require_writable(&self, principal: Principal, rel: Relationships, fields: &[&'static str]) -> AppResult<()> {
+    fn require_writable(
+        &self,
+        principal: Principal,
+        rel: Relationships,
+        fields: &[&'static str],
+    ) -> AppResult<()> {
         let permits = self.policy.permissions(principal.role, rel);
         for field in fields {
             let allowed = self
@@ -322,7 +344,9 @@ impl Caller {
                 .class_of(PATIENT_TYPE, field)
                 .is_some_and(|class| permits.allows(Action::Write, class));
             if !allowed {
-                return Err(AppError::forbidden(format!("you may not set {field} of this patient")));
+                return Err(AppError::forbidden(format!(
+                    "you may not set {field} of this patient"
+                )));
             }
         }
         Ok(())
@@ -340,7 +364,9 @@ impl Caller {
             || changes.date_of_birth.is_none()
             || changes.sex.is_none()
         {
-            return Err(AppError::bad_input("givenName, familyName, dateOfBirth and sex are required"));
+            return Err(AppError::bad_input(
+                "givenName, familyName, dateOfBirth and sex are required",
+            ));
         }
         let now = Utc::now();
         let mut last_error = None;
@@ -368,7 +394,9 @@ impl Caller {
                 Err(e) => last_error = Some(e),
             }
         }
-        Err(last_error.map(AppError::Database).unwrap_or_else(|| AppError::Internal("no MRN".into())))
+        Err(last_error
+            .map(AppError::Database)
+            .unwrap_or_else(|| AppError::Internal("no MRN".into())))
     }
 
     pub async fn update_patient(&self, id: &str, changes: PatientChanges) -> AppResult<PatientView> {
@@ -406,7 +434,12 @@ impl Caller {
 
     /// A patient the caller may see, with the permissions to check a relation
     /// against; used by care-team and vitals writes.
-    pub(super) async fn patient_for_write(&self, id: &str, action: Action, class: FieldClass) -> AppResult<(Principal, PatientView)> {
+    pub(super) async fn patient_for_write(
+        &self,
+        id: &str,
+        action: Action,
+        class: FieldClass,
+    ) -> AppResult<(Principal, PatientView)> {
         let principal = self.require(action, class)?;
         let id = parse_id("patientId", id)?;
         let view = self.visible_patient(principal, id).await?;

@@ -74,11 +74,7 @@ pub fn patient_filter(
 
 /// The scopes that hold between a staff member and one patient, from the
 /// patient row and the staff member's active assignments to that patient.
-pub fn relationships(
-    staff_id: Uuid,
-    patient: &patient::Model,
-    assignment_kinds: &[String],
-) -> Relationships {
+pub fn relationships(staff_id: Uuid, patient: &patient::Model, assignment_kinds: &[String]) -> Relationships {
     let mut rel = Relationships::none_but_any();
     if patient.registered_by == staff_id || assignment_kinds.iter().any(|k| k == ATTENDING) {
         rel = rel.with(Scope::Treating);

@@ -76,12 +76,22 @@ pub struct NewObservation {
 impl Caller {
     pub async fn observations(&self, patient: &PatientView) -> AppResult<Vec<observation::Model>> {
         if !patient.may(Action::Read, FieldClass::Clinical) {
-            return Err(AppError::forbidden("you may not read clinical data of this patient"));
+            return Err(AppError::forbidden(
+                "you may not read clinical data of this patient",
+            ));
         }
-        Ok(self.observations.load_one(patient.id()).await?.unwrap_or_default())
+        Ok(self
+            .observations
+            .load_one(patient.id())
+            .await?
+            .unwrap_or_default())
     }
 
-    pub async fn record_observation(&self, patient_id: &str, new: NewObservation) -> AppResult<observation::Model> {
+    pub async fn record_observation(
+        &self,
+        patient_id: &str,
+        new: NewObservation,
+    ) -> AppResult<observation::Model> {
         let (principal, patient) = self
             .patient_for_write(patient_id, Action::Write, FieldClass::Clinical)
             .await?;

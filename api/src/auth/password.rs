@@ -16,7 +16,8 @@ const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
 
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("constant argon2 parameters are valid");
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("constant argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -56,7 +57,8 @@ pub async fn verify(stored: Option<String>, candidate: Secret<String>) -> Result
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
-        hash_blocking("a password that no account has, used only for timing").expect("hashing a constant works")
+        hash_blocking("a password that no account has, used only for timing")
+            .expect("hashing a constant works")
     })
 }
 
@@ -66,13 +68,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hash = hash(Password::parse("a long enough passphrase".into()).unwrap()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let ok = verify(Some(hash.clone()), Secret::new("a long enough passphrase".into())).await.unwrap();
-        let wrong = verify(Some(hash), Secret::new("another long passphrase".into())).await.unwrap();
-        let unknown = verify(None, Secret::new("a password that no account has, used only for timing".into()))
+        let hash = hash(Password::parse("a long enough passphrase".into()).unwrap())
             .await
             .unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let ok = verify(Some(hash.clone()), Secret::new("a long enough passphrase".into()))
+            .await
+            .unwrap();
+        let wrong = verify(Some(hash), Secret::new("another long passphrase".into()))
+            .await
+            .unwrap();
+        let unknown = verify(
+            None,
+            Secret::new("a password that no account has, used only for timing".into()),
+        )
+        .await
+        .unwrap();
         assert!(ok && !wrong && !unknown);
     }
 }

@@ -84,7 +84,11 @@ impl SessionStore {
                 .await?
         };
         let usable = found.filter(|u| u.active);
-        let ok = password::verify(usable.as_ref().map(|u| u.password_hash.clone()), Secret::new(password)).await?;
+        let ok = password::verify(
+            usable.as_ref().map(|u| u.password_hash.clone()),
+            Secret::new(password),
+        )
+        .await?;
         let user = match (ok, usable) {
             (true, Some(user)) => user,
             _ => {
@@ -110,9 +114,17 @@ impl SessionStore {
         self.issue(user, session, refresh_token, now)
     }
 
-    fn issue(&self, user: user::Model, session: session::Model, refresh_token: String, now: DateTime<Utc>) -> AppResult<Issued> {
+    fn issue(
+        &self,
+        user: user::Model,
+        session: session::Model,
+        refresh_token: String,
+        now: DateTime<Utc>,
+    ) -> AppResult<Issued> {
         let lifetime = self.access_ttl.min(session.expires_at - now).num_seconds().max(1);
-        let access_token = self.keys.issue(user.id, session.id, &user.role, now.timestamp(), lifetime)?;
+        let access_token = self
+            .keys
+            .issue(user.id, session.id, &user.role, now.timestamp(), lifetime)?;
         Ok(Issued {
             access_token,
             refresh_token,
@@ -157,7 +169,11 @@ impl SessionStore {
             && session.expires_at > now
             && session.last_seen_at + self.idle_timeout > now
             && user.active;
-        if live { Ok(()) } else { Err(AppError::Unauthenticated) }
+        if live {
+            Ok(())
+        } else {
+            Err(AppError::Unauthenticated)
+        }
     }
 
     /// Turns a bearer token into a principal, or refuses it.
@@ -175,7 +191,8 @@ impl SessionStore {
         if session.user_id != claims.sub || user.role != claims.role {
             return Err(AppError::Unauthenticated);
         }
-        let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
+        let role =
+            Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
         // Sliding idle timeout, written at most once a minute per session.
         if now - session.last_seen_at > Duration::seconds(60) {
             session::Entity::update_many()
@@ -184,7 +201,11 @@ impl SessionStore {
                 .exec(&self.db)
                 .await?;
         }
-        Ok(Principal { user_id: user.id, role, session_id: session.id })
+        Ok(Principal {
+            user_id: user.id,
+            role,
+            session_id: session.id,
+        })
     }
 
     pub async fn revoke(&self, session_id: Uuid) -> AppResult<()> {
@@ -220,7 +241,9 @@ async fn shared_generated_secret(db: &DatabaseConnection) -> AppResult<Secret<Ve
         created_at: Set(Utc::now()),
     };
     if fresh.insert(db).await.is_ok() {
-        tracing::warn!("CAREGRAPH_JWT_SECRET is not set: generated a signing key and stored it in the database");
+        tracing::warn!(
+            "CAREGRAPH_JWT_SECRET is not set: generated a signing key and stored it in the database"
+        );
     }
     // Whoever won the race, everyone uses the stored key.
     let key = server_key::Entity::find_by_id(JWT_KEY_NAME)

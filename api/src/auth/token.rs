@@ -98,10 +98,18 @@ mod tests {
     fn expired_future_and_foreign_tokens_are_refused() {
         let k = keys("caregraph", "api");
         let now = chrono::Utc::now().timestamp();
-        let expired = k.issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now - 3600, 60).unwrap();
-        let not_yet = k.issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now + 3600, 60).unwrap();
-        let other_audience = keys("caregraph", "other").issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now, 60).unwrap();
-        let other_issuer = keys("evil", "api").issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now, 60).unwrap();
+        let expired = k
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now - 3600, 60)
+            .unwrap();
+        let not_yet = k
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now + 3600, 60)
+            .unwrap();
+        let other_audience = keys("caregraph", "other")
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now, 60)
+            .unwrap();
+        let other_issuer = keys("evil", "api")
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "NURSE", now, 60)
+            .unwrap();
         for token in [expired, not_yet, other_audience, other_issuer] {
             assert!(k.verify(&token).is_err());
         }
@@ -119,6 +127,10 @@ mod tests {
             Uuid::new_v4(),
             now + 60
         ));
-        assert!(keys("caregraph", "api").verify(&format!("{header}.{body}.")).is_err());
+        assert!(
+            keys("caregraph", "api")
+                .verify(&format!("{header}.{body}."))
+                .is_err()
+        );
     }
 }

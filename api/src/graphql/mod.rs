@@ -48,8 +48,17 @@ pub fn patient_data_fields(schema: &CaregraphSchema) -> BTreeMap<String, Vec<Str
     for definition in document.definitions {
         if let TypeSystemDefinition::Type(ty) = definition {
             let name = ty.node.name.node.to_string();
-            if let (true, TypeKind::Object(object)) = (PATIENT_DATA_TYPES.contains(&name.as_str()), &ty.node.kind) {
-                fields.insert(name, object.fields.iter().map(|f| f.node.name.node.to_string()).collect());
+            if let (true, TypeKind::Object(object)) =
+                (PATIENT_DATA_TYPES.contains(&name.as_str()), &ty.node.kind)
+            {
+                fields.insert(
+                    name,
+                    object
+                        .fields
+                        .iter()
+                        .map(|f| f.node.name.node.to_string())
+                        .collect(),
+                );
             }
         }
     }

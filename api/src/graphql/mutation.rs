@@ -123,7 +123,12 @@ impl Mutation {
     }
 
     #[graphql(visible = "visibility::updates_patients")]
-    async fn update_patient(&self, ctx: &Context<'_>, id: ID, input: UpdatePatientInput) -> ApiResult<Patient> {
+    async fn update_patient(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdatePatientInput,
+    ) -> ApiResult<Patient> {
         let changes = PatientChanges {
             given_name: input.given_name,
             family_name: input.family_name,
@@ -145,8 +150,15 @@ impl Mutation {
 
     /// Assigns a nurse to a patient in your care, from now on.
     #[graphql(visible = "visibility::writes_care_team")]
-    async fn assign_patient(&self, ctx: &Context<'_>, patient_id: ID, nurse_id: ID) -> ApiResult<CareAssignment> {
-        Ok(CareAssignment(caller(ctx).assign_nurse(&patient_id, &nurse_id).await?))
+    async fn assign_patient(
+        &self,
+        ctx: &Context<'_>,
+        patient_id: ID,
+        nurse_id: ID,
+    ) -> ApiResult<CareAssignment> {
+        Ok(CareAssignment(
+            caller(ctx).assign_nurse(&patient_id, &nurse_id).await?,
+        ))
     }
 
     /// Records a vital sign of a patient in your care.
@@ -162,6 +174,8 @@ impl Mutation {
             value: input.value,
             recorded_at: input.recorded_at,
         };
-        Ok(Observation(caller(ctx).record_observation(&patient_id, new).await?))
+        Ok(Observation(
+            caller(ctx).record_observation(&patient_id, new).await?,
+        ))
     }
 }

@@ -25,7 +25,8 @@ impl Query {
     ) -> ApiResult<PatientConnection> {
         let look = ctx.look_ahead();
         let selects = |field: &str| {
-            look.field("nodes").field(field).exists() || look.field("edges").field("node").field(field).exists()
+            look.field("nodes").field(field).exists()
+                || look.field("edges").field("node").field(field).exists()
         };
         let prefetch = Prefetch {
             observations: selects("observations"),

@@ -182,7 +182,8 @@ impl Observation {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> ApiResult<VitalSign> {
-        Ok(VitalSign::parse(&self.0.kind).ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?)
+        Ok(VitalSign::parse(&self.0.kind)
+            .ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?)
     }
     async fn value(&self) -> f64 {
         self.0.value
@@ -213,7 +214,11 @@ impl CareAssignment {
         ID(self.0.patient_id.to_string())
     }
     async fn kind(&self) -> AssignmentKind {
-        if self.0.kind == "ATTENDING" { AssignmentKind::Attending } else { AssignmentKind::Nurse }
+        if self.0.kind == "ATTENDING" {
+            AssignmentKind::Attending
+        } else {
+            AssignmentKind::Nurse
+        }
     }
     async fn staff(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(caller(ctx).staff_member(self.0.staff_id).await?.map(User))

@@ -78,7 +78,10 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
     if *raw.version.get_ref() != 1 {
         return Err(invalid(
             raw.version.span().start,
-            format!("unsupported policy version {} (this server reads version 1)", raw.version.get_ref()),
+            format!(
+                "unsupported policy version {} (this server reads version 1)",
+                raw.version.get_ref()
+            ),
         ));
     }
 
@@ -87,10 +90,16 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
         let offset = spanned.span().start;
         let raw = spanned.into_inner();
         if raw.actions.is_empty() || raw.classes.is_empty() {
-            return Err(invalid(offset, "a grant needs at least one action and one class".into()));
+            return Err(invalid(
+                offset,
+                "a grant needs at least one action and one class".into(),
+            ));
         }
         if raw.why.trim().is_empty() {
-            return Err(invalid(offset, "a grant needs a `why`: the reason a reviewer reads".into()));
+            return Err(invalid(
+                offset,
+                "a grant needs a `why`: the reason a reviewer reads".into(),
+            ));
         }
         for &class in &raw.classes {
             let patient_related = match class {
@@ -162,8 +171,12 @@ mod tests {
 
     #[test]
     fn an_unknown_scope_class_or_action_is_refused() {
-        for (key, bad) in [("scope", "\"SOMETIMES\""), ("classes", "[\"GOSSIP\"]"), ("actions", "[\"PEEK\"]")] {
-            let mut grant = vec![
+        for (key, bad) in [
+            ("scope", "\"SOMETIMES\""),
+            ("classes", "[\"GOSSIP\"]"),
+            ("actions", "[\"PEEK\"]"),
+        ] {
+            let mut grant = [
                 ("role", "\"NURSE\""),
                 ("actions", "[\"READ\"]"),
                 ("classes", "[\"CLINICAL\"]"),

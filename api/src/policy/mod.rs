@@ -38,7 +38,9 @@ impl Grant {
 /// The outcome of one decision, with the rule that decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    Allow { grant: usize },
+    Allow {
+        grant: usize,
+    },
     /// Nothing granted it: deny by default.
     Deny,
 }
@@ -162,10 +164,7 @@ impl Policy {
 
     /// Checks the field table against the fields the schema really has: every
     /// field of every patient-data type must be classified, and nothing else.
-    pub fn check_fields(
-        &self,
-        schema_fields: &BTreeMap<String, Vec<String>>,
-    ) -> Result<(), PolicyError> {
+    pub fn check_fields(&self, schema_fields: &BTreeMap<String, Vec<String>>) -> Result<(), PolicyError> {
         let mut problems = Vec::new();
         for (type_name, fields) in schema_fields {
             for field in fields {
@@ -211,7 +210,11 @@ mod tests {
     #[test]
     fn an_admin_is_no_medical_authority() {
         let p = Policy::built_in();
-        for class in [FieldClass::Clinical, FieldClass::Demographics, FieldClass::Contact] {
+        for class in [
+            FieldClass::Clinical,
+            FieldClass::Demographics,
+            FieldClass::Contact,
+        ] {
             assert!(!p.could_ever(Role::Admin, Action::Read, class));
         }
     }
@@ -221,8 +224,14 @@ mod tests {
         let p = Policy::built_in();
         let stranger = Relationships::none_but_any();
         let assigned = stranger.with(Scope::Assigned);
-        assert!(!p.permissions(Role::Nurse, stranger).allows(Action::Read, FieldClass::Clinical));
-        assert!(p.permissions(Role::Nurse, assigned).allows(Action::Read, FieldClass::Clinical));
+        assert!(
+            !p.permissions(Role::Nurse, stranger)
+                .allows(Action::Read, FieldClass::Clinical)
+        );
+        assert!(
+            p.permissions(Role::Nurse, assigned)
+                .allows(Action::Read, FieldClass::Clinical)
+        );
         assert_eq!(
             p.decide(Role::Nurse, Action::Read, FieldClass::Clinical, stranger),
             Decision::Deny

@@ -1,7 +1,8 @@
 use caregraph_tests::{STAFF_PASSWORD, on_both_databases};
 use serde_json::json;
 
-const CREATE_USER: &str = "mutation($input: CreateUserInput!) { createUser(input: $input) { id email name role active } }";
+const CREATE_USER: &str =
+    "mutation($input: CreateUserInput!) { createUser(input: $input) { id email name role active } }";
 
 on_both_databases! {
     async fn an_admin_creates_accounts_of_every_role_and_lists_them(app) {

@@ -5,15 +5,23 @@ use caregraph_tests::{Reply, TestApp, on_both_databases};
 use serde_json::json;
 
 fn assert_no_internals(reply: &Reply) {
-    for leak in ["panicked", "stack", "SELECT", "INSERT", "sqlx", "sea_orm", "src/", ".rs:"] {
-        assert!(!reply.text.contains(leak), "the response shows {leak}: {}", reply.text);
+    for leak in [
+        "panicked", "stack", "SELECT", "INSERT", "sqlx", "sea_orm", "src/", ".rs:",
+    ] {
+        assert!(
+            !reply.text.contains(leak),
+            "the response shows {leak}: {}",
+            reply.text
+        );
     }
 }
 
 async fn counts(app: &TestApp) -> (usize, usize) {
     let admin = app.login_admin().await;
     let users = app.as_user(&admin, "{ users { id } }", json!({})).await;
-    let patients = app.as_user(&admin, "{ patients(first: 100) { nodes { id } } }", json!({})).await;
+    let patients = app
+        .as_user(&admin, "{ patients(first: 100) { nodes { id } } }", json!({}))
+        .await;
     (
         users.ok()["users"].as_array().unwrap().len(),
         patients.ok()["patients"]["nodes"].as_array().unwrap().len(),

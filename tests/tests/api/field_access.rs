@@ -28,13 +28,22 @@ fn secret_of(field: &str) -> Option<&'static str> {
     }
 }
 
-async fn session_for(app: &TestApp, role: Role, doctor: &Session, nurse: &Session) -> (Session, Relationships) {
+async fn session_for(
+    app: &TestApp,
+    role: Role,
+    doctor: &Session,
+    nurse: &Session,
+) -> (Session, Relationships) {
     let any = Relationships::none_but_any();
     match role {
         Role::Doctor => (doctor.clone(), any.with(Scope::Treating)),
         Role::Nurse => (nurse.clone(), any.with(Scope::Assigned)),
         Role::Admin => (app.login_admin().await, any),
-        other => (app.user(other.as_str(), &format!("Some {}", other.as_str())).await, any),
+        other => (
+            app.user(other.as_str(), &format!("Some {}", other.as_str()))
+                .await,
+            any,
+        ),
     }
 }
 

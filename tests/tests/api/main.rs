@@ -12,3 +12,4 @@ mod n_plus_one;
 mod nurse;
 mod schema;
 mod sessions;
+mod workflows;

@@ -18,7 +18,9 @@ async fn add_patients(app: &TestApp, doctor: &Session, nurse: &Session, from: us
     for n in from..to {
         let id = app.patient(doctor, &format!("P{n}"), "Batch").await;
         app.assign(doctor, &id, nurse).await;
-        app.record_vital(doctor, &id, "HEART_RATE", 60.0 + n as f64).await.ok();
+        app.record_vital(doctor, &id, "HEART_RATE", 60.0 + n as f64)
+            .await
+            .ok();
     }
 }
 
@@ -29,8 +31,16 @@ async fn statements_for(app: &TestApp, who: &Session, expected_patients: usize) 
     let after = app.statements.get();
     let nodes = reply.ok()["patients"]["nodes"].as_array().unwrap().clone();
     assert_eq!(nodes.len(), expected_patients);
-    assert!(nodes.iter().all(|n| n["observations"].as_array().unwrap().len() == 1));
-    assert!(nodes.iter().all(|n| n["assignedNurses"].as_array().unwrap().len() == 1));
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["observations"].as_array().unwrap().len() == 1)
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["assignedNurses"].as_array().unwrap().len() == 1)
+    );
     after - before
 }
 

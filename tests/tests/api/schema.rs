@@ -37,7 +37,9 @@ fn visible_fields(reply: &Reply) -> Vec<String> {
 }
 
 async fn view_of(app: &TestApp, who: Option<&Session>) -> Vec<String> {
-    let reply = app.graphql(who.map(|s| s.token.as_str()), INTROSPECTION, json!({})).await;
+    let reply = app
+        .graphql(who.map(|s| s.token.as_str()), INTROSPECTION, json!({}))
+        .await;
     visible_fields(&reply)
 }
 
