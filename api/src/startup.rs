@@ -75,6 +75,7 @@ impl Application {
         let (db, statements) = open_database(&config).await?;
         let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
         bootstrap::ensure_admin(&db, &config).await?;
+        crate::auth::password::warm_up().await;
 
         let listener = TcpListener::bind(&config.listen).map_err(|source| StartError::Bind {
             address: config.listen.clone(),

@@ -54,6 +54,12 @@ pub async fn verify(stored: Option<String>, candidate: Secret<String>) -> Result
     .map_err(|e| AppError::Internal(format!("password verification task failed: {e}")))?
 }
 
+/// Computes the dummy hash ahead of the first failed login, so that even the
+/// first answer for an unknown e-mail takes no longer than for a known one.
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(dummy_hash).await;
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {

@@ -12,4 +12,5 @@ mod n_plus_one;
 mod nurse;
 mod schema;
 mod sessions;
+mod startup;
 mod workflows;
