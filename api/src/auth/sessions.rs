@@ -147,21 +147,46 @@ impl SessionStore {
             return Err(AppError::Unauthenticated);
         }
         let now = Utc::now();
-        let (session, user) = session::Entity::find()
+        let (session, user) = self
+            .live_session(session::Column::RefreshTokenHash.eq(hash.as_str()), now)
+            .await?;
+        let new_token = new_refresh_token();
+        // Compare-and-swap: of two concurrent refreshes with one token, one wins.
+        let rotated = session::Entity::update_many()
+            .col_expr(
+                session::Column::PreviousRefreshTokenHash,
+                Expr::value(hash.clone()),
+            )
+            .col_expr(
+                session::Column::RefreshTokenHash,
+                Expr::value(refresh_hash(&new_token)),
+            )
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
             .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
+            .exec(&self.db)
+            .await?;
+        if rotated.rows_affected != 1 {
+            return Err(AppError::Unauthenticated);
+        }
+        self.issue(user, session, new_token, now)
+    }
+
+    /// The session matching `condition` with its user, if it is still live.
+    async fn live_session(
+        &self,
+        condition: impl sea_orm::sea_query::IntoCondition,
+        now: DateTime<Utc>,
+    ) -> AppResult<(session::Model, user::Model)> {
+        let (session, user) = session::Entity::find()
+            .filter(condition)
             .find_also_related(user::Entity)
             .one(&self.db)
             .await?
             .and_then(|(s, u)| Some((s, u?)))
             .ok_or(AppError::Unauthenticated)?;
         self.check_live(&session, &user, now)?;
-        let new_token = new_refresh_token();
-        let mut active: session::ActiveModel = session.into();
-        active.previous_refresh_token_hash = Set(Some(hash));
-        active.refresh_token_hash = Set(refresh_hash(&new_token));
-        active.last_seen_at = Set(now);
-        let session = active.update(&self.db).await?;
-        self.issue(user, session, new_token, now)
+        Ok((session, user))
     }
 
     fn check_live(&self, session: &session::Model, user: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
@@ -180,13 +205,7 @@ impl SessionStore {
     pub async fn authenticate(&self, bearer: &str) -> AppResult<Principal> {
         let claims = self.keys.verify(bearer)?;
         let now = Utc::now();
-        let (session, user) = session::Entity::find_by_id(claims.sid)
-            .find_also_related(user::Entity)
-            .one(&self.db)
-            .await?
-            .and_then(|(s, u)| Some((s, u?)))
-            .ok_or(AppError::Unauthenticated)?;
-        self.check_live(&session, &user, now)?;
+        let (session, user) = self.live_session(session::Column::Id.eq(claims.sid), now).await?;
         // A role change ends the sessions issued under the old role.
         if session.user_id != claims.sub || user.role != claims.role {
             return Err(AppError::Unauthenticated);
