@@ -25,6 +25,8 @@ pub async fn ensure_admin(db: &DatabaseConnection, config: &Config) -> AppResult
                 name: "Administrator".to_owned(),
                 role: Role::Admin,
                 password: password.expose_secret().clone(),
+                patient_id: None,
+                department_id: None,
             };
             let admin = create_account(db, account).await.map_err(|e| match e {
                 AppError::BadUserInput(message) => AppError::BadUserInput(format!(

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::access::Caller;
 use crate::auth::sessions::SessionStore;
+use crate::domain::Secret;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{CaregraphSchema, errors};
 use crate::policy::Policy;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub db: DatabaseConnection,
     pub sessions: Arc<SessionStore>,
+    pub pseudonym_key: Arc<Secret<Vec<u8>>>,
     pub max_body_bytes: usize,
 }
 
@@ -152,6 +154,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         state.policy.clone(),
         state.db.clone(),
         state.sessions.clone(),
+        state.pseudonym_key.clone(),
     );
     let execution = state.schema.execute(request.data(caller));
     let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use caregraph::config::Config;
+use caregraph::policy::matrix;
 use caregraph::seed::{self, SeedOutcome};
 use caregraph::startup::{self, Application};
 use caregraph::{graphql, telemetry};
@@ -18,6 +19,9 @@ COMMANDS:
     seed-demo       Create a demo clinic with documented logins (see README)
     export-schema   Print the GraphQL schema (SDL) to standard output
     check-policy    Validate the access policy and exit
+    policy matrix [PATH]
+                    Write the access matrix generated from the policy
+                    (default docs/access-matrix.md; - for standard output)
     help            Show this text
 
 Configuration is read from CAREGRAPH_* environment variables (see README).";
@@ -25,6 +29,9 @@ Configuration is read from CAREGRAPH_* environment variables (see README).";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("serve");
+    if command == "policy" {
+        return policy_command(&args[1..]);
+    }
     if args.len() > 1 {
         eprintln!("unexpected argument: {}\n\n{USAGE}", args[1]);
         return ExitCode::from(2);
@@ -42,6 +49,47 @@ fn main() -> ExitCode {
         other => {
             eprintln!("unknown command: {other}\n\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn policy_command(args: &[String]) -> ExitCode {
+    let (Some("matrix"), rest) = (args.first().map(String::as_str), &args[1.min(args.len())..]) else {
+        eprintln!("usage: caregraph policy matrix [PATH]\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    if rest.len() > 1 {
+        eprintln!("usage: caregraph policy matrix [PATH]");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("caregraph: configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let policy = match startup::load_policy(&config) {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("caregraph: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = matrix::render(&policy);
+    let path = rest.first().map(String::as_str).unwrap_or(matrix::DEFAULT_PATH);
+    if path == "-" {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    match std::fs::write(path, text) {
+        Ok(()) => {
+            println!("wrote {path} from {}", policy.source());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("caregraph: cannot write {path}: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -111,6 +111,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
             name: (*name).to_owned(),
             role: *role,
             password: (*password).to_owned(),
+            patient_id: None,
+            department_id: None,
         };
         staff.push(create_account(db, account).await?);
     }
@@ -165,7 +167,9 @@ async fn unrestricted_insert_patient(
             family.to_lowercase()
         ))),
         national_id: Set(Some(format!("DEMO-{:06}", 1000 + n))),
+        postal_code: Set(Some(format!("{}", 10001 + 111 * n))),
         restricted: Set(false),
+        department_id: Set(None),
         registered_by: Set(registered_by),
         created_at: Set(now),
         updated_at: Set(now),

@@ -74,6 +74,8 @@ impl Application {
         );
         let (db, statements) = open_database(&config).await?;
         let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
+        let pseudonym_key =
+            Arc::new(crate::auth::sessions::shared_key(&db, crate::access::PSEUDONYM_KEY_NAME).await?);
         bootstrap::ensure_admin(&db, &config).await?;
         crate::auth::password::warm_up().await;
 
@@ -93,6 +95,7 @@ impl Application {
             policy,
             db,
             sessions,
+            pseudonym_key,
             max_body_bytes: config.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {

@@ -15,10 +15,12 @@ pub struct Model {
     pub sex: String,
     pub phone: Option<String>,
     pub address: Option<String>,
+    pub postal_code: Option<String>,
     pub email: Option<String>,
     pub national_id: Option<String>,
     /// VIP or staff-as-patient: narrows access further.
     pub restricted: bool,
+    pub department_id: Option<Uuid>,
     /// The staff member who registered the patient (part of the TREATING scope).
     pub registered_by: Uuid,
     pub created_at: DateTimeUtc,

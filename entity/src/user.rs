@@ -14,6 +14,9 @@ pub struct Model {
     pub role: String,
     pub password_hash: String,
     pub active: bool,
+    pub department_id: Option<Uuid>,
+    /// For PATIENT accounts: the one record this account may read (SELF scope).
+    pub patient_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub deactivated_at: Option<DateTimeUtc>,
 }

@@ -7,6 +7,13 @@ mod m20261123_000003_create_patients;
 mod m20261123_000004_create_care_assignments;
 mod m20261123_000005_create_observations;
 mod m20261123_000006_create_server_keys;
+mod m20261123_000007_create_departments;
+mod m20261123_000008_create_diagnoses;
+mod m20261123_000009_create_medications;
+mod m20261123_000010_create_allergies;
+mod m20261123_000011_create_clinical_notes;
+mod m20261123_000012_create_coverages;
+mod m20261123_000013_create_invoices;
 
 pub struct Migrator;
 
@@ -20,6 +27,13 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_care_assignments::Migration),
             Box::new(m20261123_000005_create_observations::Migration),
             Box::new(m20261123_000006_create_server_keys::Migration),
+            Box::new(m20261123_000007_create_departments::Migration),
+            Box::new(m20261123_000008_create_diagnoses::Migration),
+            Box::new(m20261123_000009_create_medications::Migration),
+            Box::new(m20261123_000010_create_allergies::Migration),
+            Box::new(m20261123_000011_create_clinical_notes::Migration),
+            Box::new(m20261123_000012_create_coverages::Migration),
+            Box::new(m20261123_000013_create_invoices::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Staff and patient accounts: administered by whoever the policy grants
 //! ACCOUNTS to; listed to whoever it grants STAFF_DIRECTORY to.
 
-use caregraph_entity::user;
+use caregraph_entity::{patient, user};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
@@ -18,6 +18,9 @@ pub struct NewAccount {
     pub name: String,
     pub role: Role,
     pub password: String,
+    /// PATIENT accounts only: the record the account belongs to.
+    pub patient_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -29,9 +32,19 @@ impl Caller {
             .ok_or(AppError::Unauthenticated)
     }
 
+    /// With ACCOUNTS: every account. With only STAFF_DIRECTORY: active staff,
+    /// never patients' accounts (being a patient here is itself PHI).
     pub async fn users(&self, role: Option<Role>) -> AppResult<Vec<user::Model>> {
-        self.require(Action::Read, FieldClass::StaffDirectory)?;
+        let principal = self.require(Action::Read, FieldClass::StaffDirectory)?;
         let mut query = user::Entity::find();
+        if !self
+            .policy
+            .could_ever(principal.role, Action::Read, FieldClass::Accounts)
+        {
+            query = query
+                .filter(user::Column::Role.ne(Role::Patient.as_str()))
+                .filter(user::Column::Active.eq(true));
+        }
         if let Some(role) = role {
             query = query.filter(user::Column::Role.eq(role.as_str()));
         }
@@ -112,6 +125,33 @@ impl Caller {
 /// bootstrap and the demo seed, which act for no caller.
 pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccount) -> AppResult<user::Model> {
     let email = Email::parse(&account.email)?;
+    match (account.role, account.patient_id) {
+        (Role::Patient, None) => {
+            return Err(AppError::bad_input(
+                "a PATIENT account needs the patientId of its record",
+            ));
+        }
+        (Role::Patient, Some(patient_id)) => {
+            let exists = patient::Entity::find_by_id(patient_id).count(db).await? > 0;
+            if !exists {
+                return Err(AppError::bad_input("patientId does not name a patient"));
+            }
+            let linked = user::Entity::find()
+                .filter(user::Column::PatientId.eq(patient_id))
+                .count(db)
+                .await?;
+            if linked > 0 {
+                return Err(AppError::bad_input("this patient already has an account"));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(AppError::bad_input(
+                "only a PATIENT account is linked to a patient record",
+            ));
+        }
+        (_, None) => {}
+    }
+    super::departments::existing_department(db, account.department_id).await?;
     let name = parse_name("name", &account.name)?;
     let password = Password::parse(account.password)?;
     let taken = user::Entity::find()
@@ -129,6 +169,8 @@ pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccoun
         role: Set(account.role.as_str().to_owned()),
         password_hash: Set(password_hash),
         active: Set(true),
+        department_id: Set(account.department_id),
+        patient_id: Set(account.patient_id),
         created_at: Set(Utc::now()),
         deactivated_at: Set(None),
     }

@@ -7,34 +7,59 @@
 
 mod accounts;
 mod care_team;
+mod chart;
+mod departments;
 mod loaders;
 mod patients;
+mod records;
+mod research;
+mod review;
 mod scope;
 mod vitals;
 
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
+use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
 use sea_orm::DatabaseConnection;
 
 pub use accounts::{NewAccount, create_account};
-pub use patients::{PATIENT_TYPE, PatientChanges, PatientPage, PatientView, Prefetch};
+pub use care_team::NewAssignment;
+pub use patients::{
+    PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
+};
+pub use research::{DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME};
+pub use review::{ExplainedDecision, Explanation};
 pub use vitals::{NewObservation, VitalSign};
 
 use crate::auth::Principal;
 use crate::auth::sessions::{Issued, SessionStore};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Policy, Role};
+use chart::{RecordLoader, record_loader};
 use loaders::{CareRelationLoader, NurseLoader, ObservationLoader};
+
+pub use chart::{ChartRecord, SENSITIVITY_NORMAL};
+pub use records::{
+    AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,
+    NewInvoice, NewMedication, NewNote,
+};
 
 pub struct Caller {
     principal: Option<Principal>,
+    pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     policy: Arc<Policy>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
     relations: DataLoader<CareRelationLoader, HashMapCache>,
     observations: DataLoader<ObservationLoader, HashMapCache>,
     nurses: DataLoader<NurseLoader, HashMapCache>,
+    diagnoses: DataLoader<RecordLoader<diagnosis::Entity>, HashMapCache>,
+    medications: DataLoader<RecordLoader<medication::Entity>, HashMapCache>,
+    allergies: DataLoader<RecordLoader<allergy::Entity>, HashMapCache>,
+    notes: DataLoader<RecordLoader<clinical_note::Entity>, HashMapCache>,
+    coverages: DataLoader<RecordLoader<coverage::Entity>, HashMapCache>,
+    invoices: DataLoader<RecordLoader<invoice::Entity>, HashMapCache>,
 }
 
 impl Caller {
@@ -44,6 +69,7 @@ impl Caller {
         policy: Arc<Policy>,
         db: DatabaseConnection,
         sessions: Arc<SessionStore>,
+        pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
@@ -62,7 +88,14 @@ impl Caller {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            diagnoses: record_loader(&db),
+            medications: record_loader(&db),
+            allergies: record_loader(&db),
+            notes: record_loader(&db),
+            coverages: record_loader(&db),
+            invoices: record_loader(&db),
             principal,
+            pseudonym_key,
             policy,
             db,
             sessions,

@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
-use super::scope::{patient_filter, relationships};
+use super::scope::{Standing, patient_filter, standing};
 use crate::auth::Principal;
 use crate::domain::{parse_id, parse_name, parse_optional_text};
 use crate::error::{AppError, AppResult};
@@ -28,11 +28,17 @@ const MAX_PAGE: u64 = 100;
 pub struct PatientView {
     model: patient::Model,
     permits: Permissions,
+    standing: Standing,
 }
 
 impl PatientView {
     pub fn id(&self) -> Uuid {
         self.model.id
+    }
+
+    /// The caller holds an active ATTENDING assignment to this patient.
+    pub fn attending(&self) -> bool {
+        self.standing.attending
     }
 
     pub fn may(&self, action: Action, class: FieldClass) -> bool {
@@ -53,13 +59,62 @@ impl PatientView {
     }
 }
 
-/// Relations a list query will resolve for every patient, known from the
-/// query before resolving it, so each is loaded in one statement up front
-/// rather than in whatever batches the loaders happen to form.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Prefetch {
-    pub observations: bool,
-    pub assigned_nurses: bool,
+/// Relations (Patient field names) a list query will resolve for every
+/// patient, known from the query before resolving it, so each is loaded in
+/// one statement up front rather than in whatever batches the loaders form.
+#[derive(Clone, Debug, Default)]
+pub struct Prefetch(pub Vec<&'static str>);
+
+/// The Patient fields that are relations loaded per patient.
+pub const RELATIONS: &[&str] = &[
+    "observations",
+    "assignedNurses",
+    "diagnoses",
+    "medications",
+    "allergies",
+    "notes",
+    "coverage",
+    "invoices",
+];
+
+/// Filters of the patient list. A filter is a way to learn a field's value,
+/// so each is allowed only where its field may be read on every row the list
+/// could return.
+#[derive(Clone, Debug, Default)]
+pub struct PatientFilter {
+    pub family_name: Option<String>,
+    pub mrn: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+impl PatientFilter {
+    fn fields(&self) -> Vec<&'static str> {
+        let mut used = Vec::new();
+        if self.family_name.is_some() {
+            used.push("familyName");
+        }
+        if self.mrn.is_some() {
+            used.push("mrn");
+        }
+        if self.date_of_birth.is_some() {
+            used.push("dateOfBirth");
+        }
+        used
+    }
+
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(name) = &self.family_name {
+            all = all.add(patient::Column::FamilyName.starts_with(name.trim()));
+        }
+        if let Some(mrn) = &self.mrn {
+            all = all.add(patient::Column::Mrn.eq(mrn.trim()));
+        }
+        if let Some(dob) = self.date_of_birth {
+            all = all.add(patient::Column::DateOfBirth.eq(dob));
+        }
+        all
+    }
 }
 
 pub struct PatientPage {
@@ -89,7 +144,10 @@ pub struct PatientChanges {
     pub family_name: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
     pub sex: Option<&'static str>,
+    pub restricted: Option<bool>,
+    pub department_id: Option<Option<Uuid>>,
     pub phone: Option<Option<String>>,
+    pub postal_code: Option<Option<String>>,
     pub address: Option<Option<String>>,
     pub email: Option<Option<String>>,
     pub national_id: Option<Option<String>>,
@@ -108,7 +166,10 @@ impl PatientChanges {
         mark(self.family_name.is_some(), "familyName");
         mark(self.date_of_birth.is_some(), "dateOfBirth");
         mark(self.sex.is_some(), "sex");
+        mark(self.restricted.is_some(), "restricted");
+        mark(self.department_id.is_some(), "departmentId");
         mark(self.phone.is_some(), "phone");
+        mark(self.postal_code.is_some(), "postalCode");
         mark(self.address.is_some(), "address");
         mark(self.email.is_some(), "email");
         mark(self.national_id.is_some(), "nationalId");
@@ -144,7 +205,10 @@ impl PatientChanges {
                 .transpose()?,
             date_of_birth: self.date_of_birth,
             sex: self.sex,
+            restricted: self.restricted,
+            department_id: self.department_id,
             phone: optional("phone", self.phone, 64)?,
+            postal_code: optional("postalCode", self.postal_code, 16)?,
             address: optional("address", self.address, 500)?,
             email,
             national_id: optional("nationalId", self.national_id, 64)?,
@@ -164,8 +228,17 @@ impl PatientChanges {
         if let Some(v) = self.sex {
             row.sex = Set(v.to_owned());
         }
+        if let Some(v) = self.restricted {
+            row.restricted = Set(v);
+        }
+        if let Some(v) = self.department_id {
+            row.department_id = Set(v);
+        }
         if let Some(v) = self.phone {
             row.phone = Set(v);
+        }
+        if let Some(v) = self.postal_code {
+            row.postal_code = Set(v);
         }
         if let Some(v) = self.address {
             row.address = Set(v);
@@ -191,26 +264,26 @@ impl Caller {
             .into_iter()
             .map(|row| {
                 let own = kinds.get(&row.id).map(Vec::as_slice).unwrap_or_default();
-                let rel = relationships(principal.user_id, &row, own);
-                self.view(principal, row, rel)
+                let standing = standing(principal.user_id, principal.patient_id, &row, own);
+                self.view(principal, row, standing)
             })
             // The SQL filter already did this; a view without DIRECTORY must never exist.
             .filter(|v| v.may(Action::Read, FieldClass::Directory))
             .collect())
     }
 
-    fn view(&self, principal: Principal, model: patient::Model, rel: Relationships) -> PatientView {
+    fn view(&self, principal: Principal, model: patient::Model, standing: Standing) -> PatientView {
         PatientView {
-            permits: self.policy.permissions(principal.role, rel),
+            permits: self.policy.permissions(principal.role, standing.relationships),
             model,
+            standing,
         }
     }
 
-    fn readable(&self, principal: Principal) -> AppResult<Condition> {
+    pub(super) fn readable(&self, principal: Principal) -> AppResult<Condition> {
         patient_filter(
             &self.policy,
-            principal.role,
-            principal.user_id,
+            principal,
             Action::Read,
             FieldClass::Directory,
             Utc::now(),
@@ -223,10 +296,12 @@ impl Caller {
         &self,
         first: Option<i32>,
         after: Option<&str>,
+        filter: PatientFilter,
         prefetch: Prefetch,
     ) -> AppResult<PatientPage> {
         let principal = self.principal()?;
         let scope = self.readable(principal)?;
+        self.require_filterable(principal, &filter)?;
         let limit = match first {
             None => DEFAULT_PAGE,
             Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => n as u64,
@@ -236,7 +311,9 @@ impl Caller {
                 )));
             }
         };
-        let mut query = patient::Entity::find().filter(scope.clone());
+        let mut query = patient::Entity::find()
+            .filter(scope.clone())
+            .filter(filter.condition());
         if let Some(cursor) = after {
             let id = parse_cursor(cursor)?;
             // The cursor row must itself be in scope, or the cursor would be a probe.
@@ -276,18 +353,29 @@ impl Caller {
     }
 
     async fn prefetch(&self, views: &[PatientView], prefetch: Prefetch) -> AppResult<()> {
-        let ids = |class| {
-            views
+        for relation in prefetch.0 {
+            let Some(class) = self.policy.class_of(PATIENT_TYPE, relation) else {
+                continue;
+            };
+            let ids: Vec<Uuid> = views
                 .iter()
-                .filter(move |v| v.may(Action::Read, class))
+                .filter(|v| v.may(Action::Read, class))
                 .map(PatientView::id)
-                .collect::<Vec<_>>()
-        };
-        if prefetch.observations {
-            self.observations.load_many(ids(FieldClass::Clinical)).await?;
-        }
-        if prefetch.assigned_nurses {
-            self.nurses.load_many(ids(FieldClass::CareTeam)).await?;
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            match relation {
+                "observations" => drop(self.observations.load_many(ids).await?),
+                "assignedNurses" => drop(self.nurses.load_many(ids).await?),
+                "diagnoses" => drop(self.diagnoses.load_many(ids).await?),
+                "medications" => drop(self.medications.load_many(ids).await?),
+                "allergies" => drop(self.allergies.load_many(ids).await?),
+                "notes" => drop(self.notes.load_many(ids).await?),
+                "coverage" => drop(self.coverages.load_many(ids).await?),
+                "invoices" => drop(self.invoices.load_many(ids).await?),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -300,7 +388,7 @@ impl Caller {
         self.visible_patient(principal, id).await
     }
 
-    async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientView> {
+    pub(super) async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientView> {
         let scope = match self.readable(principal) {
             Ok(scope) => scope,
             Err(AppError::Forbidden(_)) => return Err(AppError::NotFound),
@@ -315,6 +403,24 @@ impl Caller {
             .await?
             .pop()
             .ok_or(AppError::NotFound)
+    }
+
+    /// A filter on a field is allowed only if the field may be read under
+    /// every scope that lets the caller list patients at all.
+    fn require_filterable(&self, principal: Principal, filter: &PatientFilter) -> AppResult<()> {
+        let listing = self
+            .policy
+            .scopes(principal.role, Action::Read, FieldClass::Directory);
+        for field in filter.fields() {
+            let readable = self.policy.class_of(PATIENT_TYPE, field).is_some_and(|class| {
+                let scopes = self.policy.scopes(principal.role, Action::Read, class);
+                listing.iter().all(|s| scopes.contains(s))
+            });
+            if !readable {
+                return Err(AppError::forbidden(format!("you may not filter by {field}")));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a change the role could never make, before looking anything up.
@@ -356,7 +462,11 @@ impl Caller {
         let principal = self.require(Action::Create, FieldClass::PatientRecord)?;
         let fields = changes.touched();
         // The one who registers a patient treats them from then on.
-        let rel = Relationships::none_but_any().with(crate::policy::Scope::Treating);
+        let standing = Standing {
+            relationships: Relationships::none_but_any().with(crate::policy::Scope::Treating),
+            attending: false,
+        };
+        let rel = standing.relationships;
         self.require_writable(principal, rel, &fields)?;
         let changes = changes.validated()?;
         if changes.given_name.is_none()
@@ -375,6 +485,8 @@ impl Caller {
                 id: Set(Uuid::new_v4()),
                 mrn: Set(new_mrn()),
                 restricted: Set(false),
+                department_id: Set(None),
+                postal_code: Set(None),
                 registered_by: Set(principal.user_id),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -388,7 +500,7 @@ impl Caller {
             match row.insert(&self.db).await {
                 Ok(model) => {
                     tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient registered");
-                    return Ok(self.view(principal, model, rel));
+                    return Ok(self.view(principal, model, standing));
                 }
                 // Only the random MRN can collide; try another.
                 Err(e) => last_error = Some(e),
@@ -408,16 +520,17 @@ impl Caller {
         self.require_writable_ever(principal, &fields)?;
         let id = parse_id("id", id)?;
         let current = self.visible_patient(principal, id).await?;
-        let kinds = self.relations.load_one(id).await?.unwrap_or_default();
-        let rel = relationships(principal.user_id, &current.model, &kinds);
-        self.require_writable(principal, rel, &fields)?;
+        self.require_writable(principal, current.standing.relationships, &fields)?;
         let changes = changes.validated()?;
         let mut row: patient::ActiveModel = current.model.into();
         changes.apply(&mut row);
         row.updated_at = Set(Utc::now());
         let model = row.update(&self.db).await?;
         tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient updated");
-        Ok(self.view(principal, model, rel))
+        // A change of `restricted` changes the caller's standing: recompute it.
+        let kinds = self.relations.load_one(id).await?.unwrap_or_default();
+        let standing = standing(principal.user_id, principal.patient_id, &model, &kinds);
+        Ok(self.view(principal, model, standing))
     }
 
     pub async fn delete_patient(&self, id: &str) -> AppResult<()> {

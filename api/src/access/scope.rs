@@ -1,5 +1,7 @@
 //! The caller's relationship to patients, both as a SQL filter (for lists)
-//! and as a set of scopes per patient (for field decisions).
+//! and as a set of scopes per patient (for field decisions). The attribute
+//! rules of the policy file live here: assignment windows, and restricted
+//! patients reachable only through an explicit assignment or SELF.
 
 use caregraph_entity::{care_assignment, patient};
 use chrono::{DateTime, Utc};
@@ -7,8 +9,9 @@ use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
-use crate::policy::{Action, FieldClass, Policy, Relationships, Role, Scope};
+use crate::policy::{Action, FieldClass, Policy, Relationships, Scope};
 
 pub const ATTENDING: &str = "ATTENDING";
 pub const NURSE: &str = "NURSE";
@@ -40,47 +43,81 @@ fn assigned_patients(staff_id: Uuid, kind: &str, now: DateTime<Utc>) -> SimpleEx
     )
 }
 
-/// The rows of `patients` on which the role may do `action` to `class`, as a
-/// WHERE condition. Errors with FORBIDDEN when no scope grants it at all.
+/// The rows of `patients` on which the caller may do `action` to `class`,
+/// as a WHERE condition. FORBIDDEN when no scope grants it at all.
 pub fn patient_filter(
     policy: &Policy,
-    role: Role,
-    staff_id: Uuid,
+    caller: Principal,
     action: Action,
     class: FieldClass,
     now: DateTime<Utc>,
 ) -> AppResult<Condition> {
-    let scopes = policy.scopes(role, action, class);
+    let scopes = policy.scopes(caller.role, action, class);
     if scopes.is_empty() {
         return Err(AppError::forbidden("your role may not read patient records"));
     }
+    let not_restricted = patient::Column::Restricted.eq(false);
     let mut any = Condition::any();
     for scope in scopes {
-        match scope {
-            Scope::Any => return Ok(Condition::all()),
-            Scope::Treating => {
-                any = any
-                    .add(patient::Column::RegisteredBy.eq(staff_id))
-                    .add(assigned_patients(staff_id, ATTENDING, now));
-            }
-            Scope::Assigned => any = any.add(assigned_patients(staff_id, NURSE, now)),
-            // Neither a patient link nor break-glass grants exist yet: these
-            // scopes match no row (an id is never null).
-            Scope::OwnRecord | Scope::BreakGlass => any = any.add(patient::Column::Id.is_null()),
-        }
+        any = match scope {
+            Scope::Any => any.add(not_restricted.clone()),
+            Scope::Treating => any
+                .add(
+                    Condition::all()
+                        .add(patient::Column::RegisteredBy.eq(caller.user_id))
+                        .add(not_restricted.clone()),
+                )
+                .add(assigned_patients(caller.user_id, ATTENDING, now)),
+            Scope::Assigned => any.add(assigned_patients(caller.user_id, NURSE, now)),
+            Scope::OwnRecord => match caller.patient_id {
+                Some(own) => any.add(patient::Column::Id.eq(own)),
+                None => any,
+            },
+            // No break-glass grants exist yet: nothing matches.
+            Scope::BreakGlass => any,
+        };
     }
-    Ok(any)
+    // An empty OR matches nothing; make that explicit (an id is never null).
+    Ok(if any.is_empty() {
+        Condition::all().add(patient::Column::Id.is_null())
+    } else {
+        any
+    })
 }
 
-/// The scopes that hold between a staff member and one patient, from the
-/// patient row and the staff member's active assignments to that patient.
-pub fn relationships(staff_id: Uuid, patient: &patient::Model, assignment_kinds: &[String]) -> Relationships {
-    let mut rel = Relationships::none_but_any();
-    if patient.registered_by == staff_id || assignment_kinds.iter().any(|k| k == ATTENDING) {
+/// How one user stands to one patient, from the patient row, the user's own
+/// active assignments to that patient, and the user's linked record.
+#[derive(Clone, Copy, Debug)]
+pub struct Standing {
+    pub relationships: Relationships,
+    /// Holds an active ATTENDING assignment: the attending doctor.
+    pub attending: bool,
+}
+
+pub fn standing(
+    user_id: Uuid,
+    own_patient: Option<Uuid>,
+    patient: &patient::Model,
+    assignment_kinds: &[String],
+) -> Standing {
+    let attending = assignment_kinds.iter().any(|k| k == ATTENDING);
+    let nurse = assignment_kinds.iter().any(|k| k == NURSE);
+    let mut rel = if patient.restricted {
+        Relationships::none()
+    } else {
+        Relationships::none_but_any()
+    };
+    if attending || (patient.registered_by == user_id && !patient.restricted) {
         rel = rel.with(Scope::Treating);
     }
-    if assignment_kinds.iter().any(|k| k == NURSE) {
+    if nurse {
         rel = rel.with(Scope::Assigned);
     }
-    rel
+    if own_patient == Some(patient.id) {
+        rel = rel.with(Scope::OwnRecord);
+    }
+    Standing {
+        relationships: rel,
+        attending,
+    }
 }

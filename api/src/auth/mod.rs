@@ -15,4 +15,6 @@ pub struct Principal {
     pub user_id: Uuid,
     pub role: Role,
     pub session_id: Uuid,
+    /// For PATIENT accounts: their own record (the SELF scope).
+    pub patient_id: Option<Uuid>,
 }

@@ -1,18 +1,32 @@
 //! The GraphQL schema: types, limits against hostile queries, and the SDL.
 
+mod chart;
 pub mod errors;
 mod mutation;
+mod organisation;
 mod query;
+mod review;
 mod types;
 pub mod visibility;
 
 use std::collections::BTreeMap;
 
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-pub use mutation::Mutation;
-pub use query::Query;
+#[derive(MergedObject, Default)]
+pub struct Query(
+    query::CoreQuery,
+    organisation::OrganisationQuery,
+    review::ReviewQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    mutation::CoreMutation,
+    chart::ChartMutation,
+    organisation::OrganisationMutation,
+);
 
 pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -25,7 +39,7 @@ pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 500;
 
 pub fn build() -> CaregraphSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

@@ -5,9 +5,11 @@ use super::errors::ApiResult;
 use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller};
 use super::visibility;
 use crate::access::{NewAccount, NewObservation, PatientChanges, VitalSign};
+use crate::domain::parse_id;
 use crate::policy::Role;
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct CoreMutation;
 
 #[derive(InputObject)]
 #[graphql(visible = "visibility::creates_accounts")]
@@ -17,6 +19,9 @@ pub struct CreateUserInput {
     role: Role,
     /// 15 to 128 characters; any characters; a passphrase works well.
     password: String,
+    /// Required for PATIENT accounts, refused for others: the patient's own record.
+    patient_id: Option<ID>,
+    department_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -28,8 +33,12 @@ pub struct CreatePatientInput {
     sex: Sex,
     phone: Option<String>,
     address: Option<String>,
+    postal_code: Option<String>,
     email: Option<String>,
     national_id: Option<String>,
+    department_id: Option<ID>,
+    /// VIP or staff member: reachable only through explicit assignments.
+    restricted: Option<bool>,
 }
 
 /// Fields left out stay as they are; `null` clears an optional field.
@@ -42,12 +51,15 @@ pub struct UpdatePatientInput {
     sex: Option<Sex>,
     phone: MaybeUndefined<String>,
     address: MaybeUndefined<String>,
+    postal_code: MaybeUndefined<String>,
     email: MaybeUndefined<String>,
     national_id: MaybeUndefined<String>,
+    department_id: MaybeUndefined<ID>,
+    restricted: Option<bool>,
 }
 
 #[derive(InputObject)]
-#[graphql(visible = "visibility::writes_clinical")]
+#[graphql(visible = "visibility::writes_vitals")]
 pub struct RecordObservationInput {
     kind: VitalSign,
     /// In the unit of the vital sign (see `Observation.unit`).
@@ -56,7 +68,7 @@ pub struct RecordObservationInput {
     recorded_at: Option<DateTime<Utc>>,
 }
 
-fn optional(value: MaybeUndefined<String>) -> Option<Option<String>> {
+fn optional<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -65,7 +77,7 @@ fn optional(value: MaybeUndefined<String>) -> Option<Option<String>> {
 }
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Wrong e-mail and wrong password get the same UNAUTHENTICATED answer.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> ApiResult<AuthPayload> {
         Ok(AuthPayload(caller(ctx).login(&email, password).await?))
@@ -90,6 +102,14 @@ impl Mutation {
             name: input.name,
             role: input.role,
             password: input.password,
+            patient_id: input
+                .patient_id
+                .map(|id| parse_id("patientId", &id))
+                .transpose()?,
+            department_id: input
+                .department_id
+                .map(|id| parse_id("departmentId", &id))
+                .transpose()?,
         };
         Ok(User(caller(ctx).create_user(account).await?))
     }
@@ -114,8 +134,14 @@ impl Mutation {
             family_name: Some(input.family_name),
             date_of_birth: Some(input.date_of_birth.0),
             sex: Some(input.sex.as_str()),
+            restricted: input.restricted,
+            department_id: input
+                .department_id
+                .map(|id| parse_id("departmentId", &id).map(Some))
+                .transpose()?,
             phone: input.phone.map(Some),
             address: input.address.map(Some),
+            postal_code: input.postal_code.map(Some),
             email: input.email.map(Some),
             national_id: input.national_id.map(Some),
         };
@@ -134,8 +160,13 @@ impl Mutation {
             family_name: input.family_name,
             date_of_birth: input.date_of_birth.map(|d| d.0),
             sex: input.sex.map(Sex::as_str),
+            restricted: input.restricted,
+            department_id: optional(input.department_id)
+                .map(|id| id.map(|id| parse_id("departmentId", &id)).transpose())
+                .transpose()?,
             phone: optional(input.phone),
             address: optional(input.address),
+            postal_code: optional(input.postal_code),
             email: optional(input.email),
             national_id: optional(input.national_id),
         };
@@ -156,13 +187,12 @@ impl Mutation {
         patient_id: ID,
         nurse_id: ID,
     ) -> ApiResult<CareAssignment> {
-        Ok(CareAssignment(
-            caller(ctx).assign_nurse(&patient_id, &nurse_id).await?,
-        ))
+        let (assignment, nurse) = caller(ctx).assign_nurse(&patient_id, &nurse_id).await?;
+        Ok(CareAssignment(assignment, nurse))
     }
 
     /// Records a vital sign of a patient in your care.
-    #[graphql(visible = "visibility::writes_clinical")]
+    #[graphql(visible = "visibility::writes_vitals")]
     async fn record_observation(
         &self,
         ctx: &Context<'_>,

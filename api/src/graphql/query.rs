@@ -1,15 +1,25 @@
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 
 use super::errors::ApiResult;
-use super::types::{Patient, PatientConnection, User, caller};
+use super::types::{Date, Patient, PatientConnection, User, caller};
 use super::visibility;
-use crate::access::Prefetch;
+use crate::access::{PatientFilter, Prefetch, RELATIONS};
 use crate::policy::Role;
 
-pub struct Query;
+#[derive(Default)]
+pub struct CoreQuery;
+
+#[derive(InputObject)]
+#[graphql(visible = "visibility::reads_directory")]
+pub struct PatientFilterInput {
+    /// Family names starting with this.
+    family_name: Option<String>,
+    mrn: Option<String>,
+    date_of_birth: Option<Date>,
+}
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// The account you are logged in as.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         Ok(User(caller(ctx).me().await?))
@@ -22,17 +32,24 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 0 to 100 (default 50).")] first: Option<i32>,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Only fields you may read can be filtered on.")] filter: Option<PatientFilterInput>,
     ) -> ApiResult<PatientConnection> {
         let look = ctx.look_ahead();
         let selects = |field: &str| {
             look.field("nodes").field(field).exists()
                 || look.field("edges").field("node").field(field).exists()
         };
-        let prefetch = Prefetch {
-            observations: selects("observations"),
-            assigned_nurses: selects("assignedNurses"),
-        };
-        let page = caller(ctx).patients(first, after.as_deref(), prefetch).await?;
+        let prefetch = Prefetch(RELATIONS.iter().copied().filter(|r| selects(r)).collect());
+        let filter = filter
+            .map(|f| PatientFilter {
+                family_name: f.family_name,
+                mrn: f.mrn,
+                date_of_birth: f.date_of_birth.map(|d| d.0),
+            })
+            .unwrap_or_default();
+        let page = caller(ctx)
+            .patients(first, after.as_deref(), filter, prefetch)
+            .await?;
         Ok(PatientConnection::from_page(page))
     }
 

@@ -3,12 +3,15 @@
 //! to `null` with a FORBIDDEN error at its path.
 
 use async_graphql::{Context, ID, InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
-use caregraph_entity::{care_assignment, observation, patient, user};
+use caregraph_entity::{
+    allergy, care_assignment, coverage, diagnosis, invoice, medication, observation, patient, user,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::chart::{Allergy, ClinicalNote, Coverage, Diagnosis, Invoice, Medication};
 use super::errors::{ApiResult, forbid_field};
 use super::visibility;
-use crate::access::{Caller, PatientPage, PatientView, VitalSign};
+use crate::access::{Caller, ChartRecord, PatientPage, PatientView, VitalSign};
 use crate::auth::sessions::Issued;
 use crate::error::AppError;
 use crate::policy::{Action, Role};
@@ -63,6 +66,8 @@ impl Sex {
     }
 }
 
+/// An account. Its e-mail is shown to the account itself and to those who
+/// administer accounts; to colleagues it is `null` with FORBIDDEN.
 pub struct User(pub user::Model);
 
 #[Object]
@@ -70,8 +75,15 @@ impl User {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        let caller = caller(ctx);
+        let own = caller.principal().is_ok_and(|p| p.user_id == self.0.id);
+        if own || caller.could_ever(Action::Read, crate::policy::FieldClass::Accounts) {
+            Some(&self.0.email)
+        } else {
+            forbid_field(ctx);
+            None
+        }
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -95,6 +107,24 @@ impl Patient {
             .policy()
             .class_of(crate::access::PATIENT_TYPE, field)
             .is_some_and(|class| self.0.may(Action::Read, class))
+    }
+
+    /// A chart relation: null with FORBIDDEN unless the field's class is readable.
+    async fn records<E, T>(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<T>>>
+    where
+        E: ChartRecord,
+        E::Model: Clone + Send + Sync + sea_orm::IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: sea_orm::ActiveModelBehavior + Send,
+        T: From<E::Model>,
+    {
+        let field = ctx.item.node.name.node.as_str();
+        let class = caller(ctx).policy().class_of(crate::access::PATIENT_TYPE, field);
+        let Some(class) = class.filter(|c| self.0.may(Action::Read, *c)) else {
+            forbid_field(ctx);
+            return Ok(None);
+        };
+        let rows = caller(ctx).records::<E>(&self.0, class).await?;
+        Ok(Some(rows.into_iter().map(T::from).collect()))
     }
 
     fn field<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
@@ -128,6 +158,10 @@ impl Patient {
     async fn restricted(&self, ctx: &Context<'_>) -> Option<bool> {
         self.field(ctx, |p| p.restricted)
     }
+    async fn department_id(&self, ctx: &Context<'_>) -> Option<ID> {
+        self.field(ctx, |p| p.department_id.map(|d| ID(d.to_string())))
+            .flatten()
+    }
     #[graphql(visible = "visibility::reads_demographics")]
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Option<Date> {
         self.field(ctx, |p| Date(p.date_of_birth))
@@ -145,6 +179,10 @@ impl Patient {
         self.field(ctx, |p| p.address.clone()).flatten()
     }
     #[graphql(visible = "visibility::reads_contact")]
+    async fn postal_code(&self, ctx: &Context<'_>) -> Option<String> {
+        self.field(ctx, |p| p.postal_code.clone()).flatten()
+    }
+    #[graphql(visible = "visibility::reads_contact")]
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
         self.field(ctx, |p| p.email.clone()).flatten()
     }
@@ -153,7 +191,7 @@ impl Patient {
         self.field(ctx, |p| p.national_id.clone()).flatten()
     }
     /// Vital signs, newest first.
-    #[graphql(visible = "visibility::reads_clinical")]
+    #[graphql(visible = "visibility::reads_vitals")]
     async fn observations(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Observation>>> {
         if !self.allowed(ctx) {
             forbid_field(ctx);
@@ -161,6 +199,37 @@ impl Patient {
         }
         let rows = caller(ctx).observations(&self.0).await?;
         Ok(Some(rows.into_iter().map(Observation).collect()))
+    }
+    #[graphql(visible = "visibility::reads_clinical")]
+    async fn diagnoses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Diagnosis>>> {
+        self.records::<diagnosis::Entity, _>(ctx).await
+    }
+    #[graphql(visible = "visibility::reads_clinical")]
+    async fn medications(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Medication>>> {
+        self.records::<medication::Entity, _>(ctx).await
+    }
+    #[graphql(visible = "visibility::reads_clinical")]
+    async fn allergies(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Allergy>>> {
+        self.records::<allergy::Entity, _>(ctx).await
+    }
+    /// Psychotherapy and substance-use notes appear only to their author
+    /// and the attending doctor.
+    #[graphql(visible = "visibility::reads_notes")]
+    async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<ClinicalNote>>> {
+        if !self.allowed(ctx) {
+            forbid_field(ctx);
+            return Ok(None);
+        }
+        let rows = caller(ctx).notes_of(&self.0).await?;
+        Ok(Some(rows.into_iter().map(ClinicalNote::from).collect()))
+    }
+    #[graphql(visible = "visibility::reads_billing")]
+    async fn coverage(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Coverage>>> {
+        self.records::<coverage::Entity, _>(ctx).await
+    }
+    #[graphql(visible = "visibility::reads_billing")]
+    async fn invoices(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Invoice>>> {
+        self.records::<invoice::Entity, _>(ctx).await
     }
     /// Nurses with an active assignment to this patient.
     #[graphql(visible = "visibility::reads_care_team")]
@@ -176,7 +245,7 @@ impl Patient {
 
 pub struct Observation(pub observation::Model);
 
-#[Object(visible = "visibility::reads_clinical")]
+#[Object(visible = "visibility::reads_vitals")]
 impl Observation {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -203,7 +272,16 @@ pub enum AssignmentKind {
     Nurse,
 }
 
-pub struct CareAssignment(pub care_assignment::Model);
+impl AssignmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentKind::Attending => "ATTENDING",
+            AssignmentKind::Nurse => "NURSE",
+        }
+    }
+}
+
+pub struct CareAssignment(pub care_assignment::Model, pub user::Model);
 
 #[Object(visible = "visibility::writes_care_team")]
 impl CareAssignment {
@@ -220,14 +298,36 @@ impl CareAssignment {
             AssignmentKind::Nurse
         }
     }
-    async fn staff(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        Ok(caller(ctx).staff_member(self.0.staff_id).await?.map(User))
+    async fn staff(&self) -> User {
+        User(self.1.clone())
     }
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at
     }
     async fn ends_at(&self) -> Option<DateTime<Utc>> {
         self.0.ends_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+/// The account a login was for: all of it is the caller's own.
+pub struct OwnUser(user::Model);
+
+#[Object(name = "Account")]
+impl OwnUser {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn role(&self) -> ApiResult<Role> {
+        Ok(Role::parse(&self.0.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
     }
 }
 
@@ -246,8 +346,9 @@ impl AuthPayload {
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
-    async fn user(&self) -> User {
-        User(self.0.user.clone())
+    /// The account that just logged in.
+    async fn user(&self) -> OwnUser {
+        OwnUser(self.0.user.clone())
     }
 }
 

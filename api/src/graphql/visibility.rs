@@ -30,16 +30,30 @@ may! {
     reads_demographics => Read Demographics;
     reads_contact => Read Contact;
     reads_identifiers => Read Identifiers;
+    reads_vitals => Read Vitals;
     reads_clinical => Read Clinical;
+    reads_notes => Read Notes;
+    reads_billing => Read Billing;
     reads_care_team => Read CareTeam;
     writes_care_team => Write CareTeam;
+    writes_vitals => Write Vitals;
     writes_clinical => Write Clinical;
+    writes_billing => Write Billing;
+    reads_departments => Read Departments;
+    creates_departments => Create Departments;
+    reads_deidentified => Read Deidentified;
+    reviews_access => Read AccessReview;
     creates_patients => Create PatientRecord;
     deletes_patients => Delete PatientRecord;
     reads_staff => Read StaffDirectory;
     creates_accounts => Create Accounts;
     deletes_accounts => Delete Accounts;
     changes_accounts => Write Accounts;
+}
+
+/// writeNote is visible to a role that may write either kind of note.
+pub fn writes_notes(ctx: &Context<'_>) -> bool {
+    could(ctx, Action::Write, FieldClass::Notes) || could(ctx, Action::Write, FieldClass::SensitiveNotes)
 }
 
 /// updatePatient is visible to a role that may write any field of a patient.

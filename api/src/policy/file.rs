@@ -7,7 +7,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::{Action, FieldClass, Grant, Role, Scope};
+use super::{Action, FieldClass, Grant, Holder, Role, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -31,6 +31,8 @@ pub enum PolicyError {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     version: Spanned<u32>,
+    #[serde(default)]
+    roles: BTreeMap<String, Spanned<RawRole>>,
     #[serde(default, rename = "grant")]
     grants: Vec<Spanned<RawGrant>>,
     #[serde(default)]
@@ -39,8 +41,18 @@ struct RawPolicy {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRole {
+    /// Roles or profiles whose grants this role also holds.
+    #[serde(default)]
+    inherits: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawGrant {
-    role: Role,
+    role: Option<Role>,
+    /// A named set of grants that roles inherit, instead of a role.
+    profile: Option<String>,
     actions: Vec<Action>,
     classes: Vec<FieldClass>,
     scope: Scope,
@@ -49,6 +61,9 @@ struct RawGrant {
 
 pub(super) struct Parsed {
     pub grants: Vec<Grant>,
+    /// Per role, the indexes (into `grants`) of its own and inherited grants.
+    pub effective: BTreeMap<Role, Vec<usize>>,
+    pub inherits: BTreeMap<Role, Vec<String>>,
     pub fields: BTreeMap<(String, String), FieldClass>,
 }
 
@@ -61,6 +76,13 @@ pub(super) fn digest(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+fn holder_name(holder: &Holder) -> String {
+    match holder {
+        Holder::Role(role) => role.as_str().to_owned(),
+        Holder::Profile(name) => name.clone(),
+    }
 }
 
 pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
@@ -89,6 +111,22 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
     for (index, spanned) in raw.grants.into_iter().enumerate() {
         let offset = spanned.span().start;
         let raw = spanned.into_inner();
+        let holder = match (raw.role, raw.profile) {
+            (Some(role), None) => Holder::Role(role),
+            (None, Some(profile)) if is_profile_name(&profile) => Holder::Profile(profile),
+            (None, Some(profile)) => {
+                return Err(invalid(
+                    offset,
+                    format!("profile `{profile}` must be UPPER_SNAKE_CASE and not a role name"),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    offset,
+                    "a grant names exactly one `role` or one `profile`".into(),
+                ));
+            }
+        };
         if raw.actions.is_empty() || raw.classes.is_empty() {
             return Err(invalid(
                 offset,
@@ -102,20 +140,7 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
             ));
         }
         for &class in &raw.classes {
-            let patient_related = match class {
-                FieldClass::Accounts | FieldClass::StaffDirectory => false,
-                FieldClass::Directory
-                | FieldClass::Demographics
-                | FieldClass::Contact
-                | FieldClass::Identifiers
-                | FieldClass::Clinical
-                | FieldClass::Notes
-                | FieldClass::SensitiveNotes
-                | FieldClass::Billing
-                | FieldClass::CareTeam
-                | FieldClass::PatientRecord => true,
-            };
-            if !patient_related && raw.scope != Scope::Any {
+            if !class.is_patient_data() && raw.scope != Scope::Any {
                 return Err(invalid(
                     offset,
                     format!("{} is not patient data: its only scope is ANY", class.as_str()),
@@ -134,12 +159,71 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
         grants.push(Grant {
             number: index + 1,
             line: line_of(text, offset),
-            role: raw.role,
+            holder,
             actions: raw.actions,
             classes: raw.classes,
             scope: raw.scope,
             why: raw.why,
         });
+    }
+
+    let profiles: Vec<String> = grants
+        .iter()
+        .filter_map(|g| match &g.holder {
+            Holder::Profile(p) => Some(p.clone()),
+            Holder::Role(_) => None,
+        })
+        .collect();
+    let mut inherits: BTreeMap<Role, Vec<String>> = BTreeMap::new();
+    for (name, spanned) in &raw.roles {
+        let offset = spanned.span().start;
+        let role = Role::parse(name)
+            .ok_or_else(|| invalid(offset, format!("[roles.{name}]: unknown role `{name}`")))?;
+        for parent in &spanned.get_ref().inherits {
+            if Role::parse(parent).is_none() && !profiles.contains(parent) {
+                return Err(invalid(
+                    offset,
+                    format!("{name} inherits `{parent}`, which is neither a role nor a profile with grants"),
+                ));
+            }
+            if parent == name {
+                return Err(invalid(offset, format!("{name} inherits itself")));
+            }
+        }
+        inherits.insert(role, spanned.get_ref().inherits.clone());
+    }
+
+    let mut effective = BTreeMap::new();
+    for role in Role::ALL {
+        // Walk the inheritance graph; a role met twice on one path is a cycle.
+        let mut holders: Vec<String> = Vec::new();
+        let mut stack: Vec<(String, Vec<String>)> = vec![(role.as_str().to_owned(), Vec::new())];
+        while let Some((name, path)) = stack.pop() {
+            if path.contains(&name) {
+                let offset = raw.roles.get(role.as_str()).map_or(0, |r| r.span().start);
+                return Err(invalid(
+                    offset,
+                    format!("inheritance cycle: {} -> {name}", path.join(" -> ")),
+                ));
+            }
+            if !holders.contains(&name) {
+                holders.push(name.clone());
+            }
+            if let Some(parents) = Role::parse(&name).and_then(|r| inherits.get(&r)) {
+                let mut next = path.clone();
+                next.push(name.clone());
+                for parent in parents {
+                    stack.push((parent.clone(), next.clone()));
+                }
+            }
+        }
+        let indexes = grants
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| holders.contains(&holder_name(&g.holder)))
+            .map(|(i, _)| i)
+            .collect();
+        effective.insert(role, indexes);
     }
 
     let mut fields = BTreeMap::new();
@@ -148,7 +232,18 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
             fields.insert((type_name.clone(), field), class.into_inner());
         }
     }
-    Ok(Parsed { grants, fields })
+    Ok(Parsed {
+        grants,
+        effective,
+        inherits,
+        fields,
+    })
+}
+
+fn is_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && Role::parse(name).is_none()
+        && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
 }
 
 #[cfg(test)]
@@ -200,6 +295,31 @@ mod tests {
             "version = 1\n[[grant]]\nrole = \"DOCTOR\"\nactions = [\"READ\"]\nclasses = [\"ACCOUNTS\"]\nscope = \"TREATING\"\nwhy = \"x\"\n",
         );
         assert!(msg.contains("line 2") && msg.contains("ACCOUNTS"), "{msg}");
+    }
+
+    #[test]
+    fn inheritance_cycles_and_unknown_parents_are_refused() {
+        let cycle = error_of(
+            "version = 1\n[roles.NURSE]\ninherits = [\"DOCTOR\"]\n[roles.DOCTOR]\ninherits = [\"NURSE\"]\n",
+        );
+        assert!(cycle.contains("cycle"), "{cycle}");
+        let unknown = error_of("version = 1\n[roles.NURSE]\ninherits = [\"HEALER\"]\n");
+        assert!(
+            unknown.contains("HEALER") && unknown.contains("line 2"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn a_role_holds_the_grants_of_what_it_inherits() {
+        let policy = Policy::parse(
+            "t.toml",
+            "version = 1\n[roles.ADMIN]\ninherits = [\"LOOKUP\"]\n[[grant]]\nprofile = \"LOOKUP\"\nactions = [\"READ\"]\nclasses = [\"DIRECTORY\"]\nscope = \"ANY\"\nwhy = \"find\"\n",
+        )
+        .unwrap();
+        use crate::policy::{Action, FieldClass, Role};
+        assert!(policy.could_ever(Role::Admin, Action::Read, FieldClass::Directory));
+        assert!(!policy.could_ever(Role::Nurse, Action::Read, FieldClass::Directory));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! validated at start-up. Everything not granted there is denied.
 
 mod file;
+pub mod matrix;
 mod vocabulary;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,13 +17,20 @@ pub use vocabulary::{Action, FieldClass, Permissions, Relationships, Role, Scope
 pub const BUILT_IN: &str = include_str!("../../../policy/policy.toml");
 pub const BUILT_IN_NAME: &str = "policy/policy.toml (built in)";
 
+/// Who a grant is given to: a role, or a profile that roles inherit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    Role(Role),
+    Profile(String),
+}
+
 /// One `[[grant]]` of the policy file.
 #[derive(Clone, Debug)]
 pub struct Grant {
     /// 1-based position in the file, stable while the file is unchanged.
     pub number: usize,
     pub line: usize,
-    pub role: Role,
+    pub holder: Holder,
     pub actions: Vec<Action>,
     pub classes: Vec<FieldClass>,
     pub scope: Scope,
@@ -30,8 +38,20 @@ pub struct Grant {
 }
 
 impl Grant {
-    fn covers(&self, role: Role, action: Action, class: FieldClass) -> bool {
-        self.role == role && self.actions.contains(&action) && self.classes.contains(&class)
+    fn covers(&self, action: Action, class: FieldClass) -> bool {
+        self.actions.contains(&action) && self.classes.contains(&class)
+    }
+
+    /// `grant #7 (line 52, profile RECORD_LOOKUP)`: what an auditor looks up.
+    pub fn describe(&self) -> String {
+        let holder = match &self.holder {
+            Holder::Role(role) => format!("role {}", role.as_str()),
+            Holder::Profile(name) => format!("profile {name}"),
+        };
+        format!(
+            "grant #{} (line {}, {holder}): {}",
+            self.number, self.line, self.why
+        )
     }
 }
 
@@ -50,6 +70,9 @@ pub struct Policy {
     source: String,
     digest: String,
     grants: Vec<Grant>,
+    /// Per role: indexes into `grants` of its own and inherited grants.
+    effective: BTreeMap<Role, Vec<usize>>,
+    inherits: BTreeMap<Role, Vec<String>>,
     /// (GraphQL type, field) -> class, for every field of a patient-data type.
     fields: BTreeMap<(String, String), FieldClass>,
     /// Per role, per scope: what the grants of that scope allow.
@@ -61,22 +84,23 @@ impl Policy {
     pub fn parse(source: &str, text: &str) -> Result<Policy, PolicyError> {
         let parsed = file::parse(source, text)?;
         let mut by_role: HashMap<Role, Vec<(Scope, Permissions)>> = HashMap::new();
-        for grant in &parsed.grants {
-            let mut permissions = Permissions::default();
-            for &action in &grant.actions {
-                for &class in &grant.classes {
-                    permissions.insert(action, class);
+        for (role, indexes) in &parsed.effective {
+            for grant in indexes.iter().map(|i| &parsed.grants[*i]) {
+                let mut permissions = Permissions::default();
+                for &action in &grant.actions {
+                    for &class in &grant.classes {
+                        permissions.insert(action, class);
+                    }
                 }
+                by_role.entry(*role).or_default().push((grant.scope, permissions));
             }
-            by_role
-                .entry(grant.role)
-                .or_default()
-                .push((grant.scope, permissions));
         }
         Ok(Policy {
             source: source.to_owned(),
             digest: file::digest(text),
             grants: parsed.grants,
+            effective: parsed.effective,
+            inherits: parsed.inherits,
             fields: parsed.fields,
             by_role,
         })
@@ -99,6 +123,20 @@ impl Policy {
         &self.grants
     }
 
+    /// The grants a role holds, its own and inherited, in file order.
+    pub fn grants_of(&self, role: Role) -> impl Iterator<Item = &Grant> + '_ {
+        self.effective
+            .get(&role)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.grants[*i])
+    }
+
+    /// What the role inherits, as written in the policy.
+    pub fn inherits(&self, role: Role) -> &[String] {
+        self.inherits.get(&role).map_or(&[], Vec::as_slice)
+    }
+
     /// Everything the role may do for a patient to whom it stands in `relationships`.
     pub fn permissions(&self, role: Role, relationships: Relationships) -> Permissions {
         self.by_role
@@ -117,9 +155,8 @@ impl Policy {
         class: FieldClass,
         relationships: Relationships,
     ) -> Decision {
-        self.grants
-            .iter()
-            .find(|g| g.covers(role, action, class) && relationships.holds(g.scope))
+        self.grants_of(role)
+            .find(|g| g.covers(action, class) && relationships.holds(g.scope))
             .map_or(Decision::Deny, |g| Decision::Allow { grant: g.number })
     }
 
@@ -127,9 +164,8 @@ impl Policy {
     /// list queries turn these into SQL filters.
     pub fn scopes(&self, role: Role, action: Action, class: FieldClass) -> Vec<Scope> {
         let mut scopes: Vec<Scope> = self
-            .grants
-            .iter()
-            .filter(|g| g.covers(role, action, class))
+            .grants_of(role)
+            .filter(|g| g.covers(action, class))
             .map(|g| g.scope)
             .collect();
         scopes.sort();
@@ -140,7 +176,7 @@ impl Policy {
     /// Whether any patient, under any scope, could let the role do this. Drives
     /// per-role introspection: a role never sees what it could never use.
     pub fn could_ever(&self, role: Role, action: Action, class: FieldClass) -> bool {
-        self.grants.iter().any(|g| g.covers(role, action, class))
+        self.grants_of(role).any(|g| g.covers(action, class))
     }
 
     /// The class of a field of a patient-data type; `None` means unclassified,

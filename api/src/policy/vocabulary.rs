@@ -51,7 +51,9 @@ impl Role {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Action {
     Read,
@@ -74,37 +76,47 @@ impl Action {
 }
 
 /// A class of fields (or of whole records) that the policy grants access to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FieldClass {
     Directory,
     Demographics,
     Contact,
     Identifiers,
+    Vitals,
     Clinical,
     Notes,
     SensitiveNotes,
     Billing,
     CareTeam,
     PatientRecord,
+    Deidentified,
     Accounts,
     StaffDirectory,
+    Departments,
+    AccessReview,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 12] = [
+    pub const ALL: [FieldClass; 16] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
         FieldClass::Identifiers,
+        FieldClass::Vitals,
         FieldClass::Clinical,
         FieldClass::Notes,
         FieldClass::SensitiveNotes,
         FieldClass::Billing,
         FieldClass::CareTeam,
         FieldClass::PatientRecord,
+        FieldClass::Deidentified,
         FieldClass::Accounts,
         FieldClass::StaffDirectory,
+        FieldClass::Departments,
+        FieldClass::AccessReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,26 +125,56 @@ impl FieldClass {
             FieldClass::Demographics => "DEMOGRAPHICS",
             FieldClass::Contact => "CONTACT",
             FieldClass::Identifiers => "IDENTIFIERS",
+            FieldClass::Vitals => "VITALS",
             FieldClass::Clinical => "CLINICAL",
             FieldClass::Notes => "NOTES",
             FieldClass::SensitiveNotes => "SENSITIVE_NOTES",
             FieldClass::Billing => "BILLING",
             FieldClass::CareTeam => "CARE_TEAM",
             FieldClass::PatientRecord => "PATIENT_RECORD",
+            FieldClass::Deidentified => "DEIDENTIFIED",
             FieldClass::Accounts => "ACCOUNTS",
             FieldClass::StaffDirectory => "STAFF_DIRECTORY",
+            FieldClass::Departments => "DEPARTMENTS",
+            FieldClass::AccessReview => "ACCESS_REVIEW",
+        }
+    }
+
+    /// Whether the class is about one patient (scoped by relationship) or
+    /// about the clinic as a whole (scope ANY only).
+    pub fn is_patient_data(self) -> bool {
+        match self {
+            FieldClass::Directory
+            | FieldClass::Demographics
+            | FieldClass::Contact
+            | FieldClass::Identifiers
+            | FieldClass::Vitals
+            | FieldClass::Clinical
+            | FieldClass::Notes
+            | FieldClass::SensitiveNotes
+            | FieldClass::Billing
+            | FieldClass::CareTeam
+            | FieldClass::PatientRecord => true,
+            FieldClass::Deidentified
+            | FieldClass::Accounts
+            | FieldClass::StaffDirectory
+            | FieldClass::Departments
+            | FieldClass::AccessReview => false,
         }
     }
 }
 
 /// How the caller stands to a patient. A grant applies only under its scope.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Scope {
     Any,
     Treating,
     Assigned,
     #[serde(rename = "SELF")]
+    #[graphql(name = "SELF")]
     OwnRecord,
     BreakGlass,
 }
@@ -161,14 +203,23 @@ impl Scope {
     }
 }
 
-/// The set of scopes that hold between one caller and one patient.
-/// `ANY` always holds.
+/// The set of scopes that hold between one caller and one patient. `ANY`
+/// holds for every patient except restricted ones.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Relationships(u8);
 
 impl Relationships {
     pub fn none_but_any() -> Self {
         Relationships(Scope::Any.bit())
+    }
+
+    /// Not even ANY: a restricted patient with no explicit assignment.
+    pub fn none() -> Self {
+        Relationships(0)
+    }
+
+    pub fn scopes(self) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| self.holds(*s)).collect()
     }
 
     pub fn with(self, scope: Scope) -> Self {
@@ -188,11 +239,11 @@ impl Default for Relationships {
 
 /// A set of (action, class) pairs, computed once per caller and patient.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Permissions(u64);
+pub struct Permissions(u128);
 
 impl Permissions {
-    fn bit(action: Action, class: FieldClass) -> u64 {
-        1 << ((action as u32) * 16 + class as u32)
+    fn bit(action: Action, class: FieldClass) -> u128 {
+        1 << ((action as u32) * 32 + class as u32)
     }
 
     pub fn insert(&mut self, action: Action, class: FieldClass) {

@@ -1,0 +1,230 @@
+//! Chart records other than vitals: diagnoses, medications, allergies,
+//! notes, coverage and invoices. One generic path reads them (batched per
+//! patient) and writes them (checked against the record's class for the
+//! record's patient), so a new record type cannot skip a check.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::loaders::LoadError;
+use super::{Caller, PatientView};
+use crate::auth::Principal;
+use crate::domain::parse_id;
+use crate::error::{AppError, AppResult};
+use crate::policy::{Action, FieldClass};
+
+/// A table of records that each belong to one patient.
+pub trait ChartRecord: EntityTrait + Send + Sync + 'static
+where
+    Self::Model: Clone + Send + Sync + IntoActiveModel<Self::ActiveModel>,
+    Self::ActiveModel: ActiveModelBehavior + Send,
+{
+    /// What the record is, in log lines.
+    const NAME: &'static str;
+    fn id_column() -> Self::Column;
+    fn patient_column() -> Self::Column;
+    /// Oldest first.
+    fn order_column() -> Self::Column;
+    fn patient_of(model: &Self::Model) -> Uuid;
+    /// The class a record belongs to; notes depend on their sensitivity.
+    fn class_of(model: &Self::Model) -> FieldClass;
+    fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache>;
+}
+
+/// Loads the records of many patients in one statement.
+pub struct RecordLoader<E> {
+    db: DatabaseConnection,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> RecordLoader<E> {
+    pub fn new(db: DatabaseConnection) -> Self {
+        RecordLoader {
+            db,
+            entity: PhantomData,
+        }
+    }
+}
+
+pub fn record_loader<E: ChartRecord>(db: &DatabaseConnection) -> DataLoader<RecordLoader<E>, HashMapCache>
+where
+    E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+{
+    DataLoader::with_cache(
+        RecordLoader::new(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+impl<E: ChartRecord> Loader<Uuid> for RecordLoader<E>
+where
+    E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+{
+    type Value = Vec<E::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = E::find()
+            .filter(E::patient_column().is_in(keys.iter().copied()))
+            .order_by_asc(E::order_column())
+            .order_by_asc(E::id_column())
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+        for row in rows {
+            map.entry(E::patient_of(&row)).or_default().push(row);
+        }
+        Ok(map)
+    }
+}
+
+macro_rules! chart_record {
+    ($entity:ident, $name:literal, $order:ident, $loader:ident, $class:expr) => {
+        impl ChartRecord for $entity::Entity {
+            const NAME: &'static str = $name;
+            fn id_column() -> Self::Column {
+                $entity::Column::Id
+            }
+            fn patient_column() -> Self::Column {
+                $entity::Column::PatientId
+            }
+            fn order_column() -> Self::Column {
+                $entity::Column::$order
+            }
+            fn patient_of(model: &Self::Model) -> Uuid {
+                model.patient_id
+            }
+            fn class_of(#[allow(unused_variables)] model: &Self::Model) -> FieldClass {
+                $class(model)
+            }
+            fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache> {
+                &caller.$loader
+            }
+        }
+    };
+}
+
+chart_record!(diagnosis, "diagnosis", RecordedAt, diagnoses, |_| {
+    FieldClass::Clinical
+});
+chart_record!(medication, "medication", StartsAt, medications, |_| {
+    FieldClass::Clinical
+});
+chart_record!(allergy, "allergy", RecordedAt, allergies, |_| {
+    FieldClass::Clinical
+});
+chart_record!(coverage, "coverage", ValidFrom, coverages, |_| {
+    FieldClass::Billing
+});
+chart_record!(invoice, "invoice", IssuedAt, invoices, |_| FieldClass::Billing);
+chart_record!(clinical_note, "clinical note", WrittenAt, notes, note_class);
+
+pub const SENSITIVITY_NORMAL: &str = "NORMAL";
+
+fn note_class(note: &clinical_note::Model) -> FieldClass {
+    if note.sensitivity == SENSITIVITY_NORMAL {
+        FieldClass::Notes
+    } else {
+        FieldClass::SensitiveNotes
+    }
+}
+
+impl Caller {
+    /// The records of one patient, if the caller may read their class.
+    pub async fn records<E: ChartRecord>(
+        &self,
+        patient: &PatientView,
+        class: FieldClass,
+    ) -> AppResult<Vec<E::Model>>
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
+        if !patient.may(Action::Read, class) {
+            return Err(AppError::forbidden("you may not read this part of the chart"));
+        }
+        Ok(E::loader(self).load_one(patient.id()).await?.unwrap_or_default())
+    }
+
+    /// Notes: normal ones with NOTES; sensitive ones only with
+    /// SENSITIVE_NOTES and only for their author or the attending doctor.
+    pub async fn notes_of(&self, patient: &PatientView) -> AppResult<Vec<clinical_note::Model>> {
+        let principal = self.principal()?;
+        let all = self
+            .records::<clinical_note::Entity>(patient, FieldClass::Notes)
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|note| match note_class(note) {
+                FieldClass::SensitiveNotes => may_read_sensitive(principal, patient, note),
+                _ => true,
+            })
+            .collect())
+    }
+
+    /// Adds a record to a patient's chart, if the caller may write its class there.
+    pub async fn add_record<E: ChartRecord>(
+        &self,
+        patient_id: &str,
+        class: FieldClass,
+        build: impl FnOnce(Uuid, Uuid) -> E::ActiveModel,
+    ) -> AppResult<E::Model>
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
+        let (principal, patient) = self.patient_for_write(patient_id, Action::Write, class).await?;
+        let model = build(patient.id(), principal.user_id).insert(&self.db).await?;
+        tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record added");
+        Ok(model)
+    }
+
+    /// Changes a record, if the caller may write its class for its patient.
+    /// A record of a patient outside the caller's scope is NOT_FOUND.
+    pub async fn change_record<E: ChartRecord>(
+        &self,
+        record_id: &str,
+        change: impl FnOnce(Principal, &E::Model, &mut E::ActiveModel) -> AppResult<()>,
+    ) -> AppResult<E::Model>
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
+        let principal = self.principal()?;
+        let id = parse_id("id", record_id)?;
+        let record = E::find()
+            .filter(E::id_column().eq(id))
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let class = E::class_of(&record);
+        if !self.policy.could_ever(principal.role, Action::Write, class) {
+            return Err(AppError::forbidden("your role may not change this"));
+        }
+        let patient = self.visible_patient(principal, E::patient_of(&record)).await?;
+        if !patient.may(Action::Write, class) {
+            return Err(AppError::forbidden("you may not change this part of the chart"));
+        }
+        let mut active = record.clone().into_active_model();
+        change(principal, &record, &mut active)?;
+        let model = active.update(&self.db).await?;
+        tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record changed");
+        Ok(model)
+    }
+}
+
+fn may_read_sensitive(principal: Principal, patient: &PatientView, note: &clinical_note::Model) -> bool {
+    patient.may(Action::Read, FieldClass::SensitiveNotes)
+        && (note.author_id == principal.user_id || patient.attending())
+}

@@ -1,0 +1,54 @@
+//! Departments (wards). Membership is organisational only: it grants no
+//! access to any patient.
+
+use caregraph_entity::department;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use uuid::Uuid;
+
+use super::Caller;
+use crate::domain::parse_name;
+use crate::error::{AppError, AppResult};
+use crate::policy::{Action, FieldClass};
+
+impl Caller {
+    pub async fn departments(&self) -> AppResult<Vec<department::Model>> {
+        self.require(Action::Read, FieldClass::Departments)?;
+        Ok(department::Entity::find()
+            .order_by_asc(department::Column::Name)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn create_department(&self, name: &str) -> AppResult<department::Model> {
+        let principal = self.require(Action::Create, FieldClass::Departments)?;
+        let name = parse_name("name", name)?;
+        let created = department::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set(name),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::bad_input("a department with this name already exists")
+            }
+            _ => AppError::Database(e),
+        })?;
+        tracing::info!(user_id = %principal.user_id, department_id = %created.id, "department created");
+        Ok(created)
+    }
+}
+
+/// Checks that a department id names a department.
+pub(super) async fn existing_department(db: &sea_orm::DatabaseConnection, id: Option<Uuid>) -> AppResult<()> {
+    match id {
+        None => Ok(()),
+        Some(id) => department::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| AppError::bad_input("departmentId does not name a department")),
+    }
+}

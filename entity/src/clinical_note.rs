@@ -1,0 +1,35 @@
+//! Clinical notes; psychotherapy and substance-use notes are sensitive.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clinical_notes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub author_id: Uuid,
+    /// `NORMAL`, `PSYCHOTHERAPY` or `SUBSTANCE_USE`.
+    pub sensitivity: String,
+    pub body: String,
+    pub written_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::patient::Entity",
+        from = "Column::PatientId",
+        to = "super::patient::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Patient,
+}
+
+impl Related<super::patient::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Patient.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
