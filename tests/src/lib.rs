@@ -261,6 +261,64 @@ impl TestApp {
         .ok();
     }
 
+    /// A PATIENT account linked to this record, logged in.
+    pub async fn patient_account(&self, patient_id: &str) -> Session {
+        let admin = self.login_admin().await;
+        let email = format!("patient.{}@clinic.test", uuid::Uuid::new_v4().simple());
+        self.as_user(
+            &admin,
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+            json!({ "input": { "email": email, "name": "Pat Ient", "role": "PATIENT", "password": STAFF_PASSWORD, "patientId": patient_id } }),
+        )
+        .await
+        .ok();
+        self.login(&email, STAFF_PASSWORD).await
+    }
+
+    /// One record of every chart kind, the texts starting with `tag`: a
+    /// diagnosis, a medication, an allergy, a normal note (by `doctor`), and
+    /// coverage and an invoice (by a billing clerk).
+    pub async fn fill_chart(&self, doctor: &Session, patient_id: &str, tag: &str) {
+        let p = json!(patient_id);
+        for (query, input) in [
+            (
+                "mutation($p: ID!, $i: RecordDiagnosisInput!) { recordDiagnosis(patientId: $p, input: $i) { id } }",
+                json!({ "icd10Code": "J45.909", "description": format!("{tag} asthma") }),
+            ),
+            (
+                "mutation($p: ID!, $i: PrescribeMedicationInput!) { prescribeMedication(patientId: $p, input: $i) { id } }",
+                json!({ "name": format!("{tag}olol"), "dose": "5 mg", "route": "oral", "frequency": "daily" }),
+            ),
+            (
+                "mutation($p: ID!, $i: RecordAllergyInput!) { recordAllergy(patientId: $p, input: $i) { id } }",
+                json!({ "substance": format!("{tag} pollen"), "reaction": "sneezing", "severity": "MILD" }),
+            ),
+            (
+                "mutation($p: ID!, $i: WriteNoteInput!) { writeNote(patientId: $p, input: $i) { id } }",
+                json!({ "sensitivity": "NORMAL", "body": format!("{tag} note body") }),
+            ),
+        ] {
+            self.as_user(doctor, query, json!({ "p": p, "i": input }))
+                .await
+                .ok();
+        }
+        let billing = self.user("BILLING", "Bill Ing").await;
+        for (query, input) in [
+            (
+                "mutation($p: ID!, $i: AddCoverageInput!) { addCoverage(patientId: $p, input: $i) { id } }",
+                json!({ "payer": format!("{tag} Insurance"), "plan": "Gold", "memberId": format!("M-{tag}"), "validFrom": "2026-01-01" }),
+            ),
+            (
+                "mutation($p: ID!, $i: IssueInvoiceInput!) { issueInvoice(patientId: $p, input: $i) { id } }",
+                json!({ "description": format!("{tag} consultation"), "amountCents": 12000, "currency": "EUR" }),
+            ),
+        ] {
+            self.as_user(&billing, query, json!({ "p": p, "i": input }))
+                .await
+                .ok();
+        }
+    }
+
     pub async fn record_vital(&self, who: &Session, patient_id: &str, kind: &str, value: f64) -> Reply {
         self.as_user(
             who,
@@ -283,6 +341,7 @@ pub fn full_patient(given: &str, family: &str) -> Value {
         "sex": "FEMALE",
         "phone": format!("+1 555 {given} phone"),
         "address": format!("{given} {family} Street 1"),
+        "postalCode": "10001",
         "email": format!("{}.{}@patient.test", given.to_lowercase(), family.to_lowercase()),
         "nationalId": format!("NID-{given}-{family}"),
     })

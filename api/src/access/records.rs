@@ -328,7 +328,7 @@ impl Caller {
     }
 
     pub async fn issue_invoice(&self, patient_id: &str, new: NewInvoice) -> AppResult<invoice::Model> {
-        if new.amount_cents <= 0 || new.amount_cents > 100_000_000_00 {
+        if new.amount_cents <= 0 || new.amount_cents > 10_000_000_000 {
             return Err(AppError::bad_input(
                 "amountCents must be positive and at most 100,000,000.00",
             ));

@@ -75,9 +75,9 @@ pub struct NewObservation {
 
 impl Caller {
     pub async fn observations(&self, patient: &PatientView) -> AppResult<Vec<observation::Model>> {
-        if !patient.may(Action::Read, FieldClass::Clinical) {
+        if !patient.may(Action::Read, FieldClass::Vitals) {
             return Err(AppError::forbidden(
-                "you may not read clinical data of this patient",
+                "you may not read vital signs of this patient",
             ));
         }
         Ok(self
@@ -93,7 +93,7 @@ impl Caller {
         new: NewObservation,
     ) -> AppResult<observation::Model> {
         let (principal, patient) = self
-            .patient_for_write(patient_id, Action::Write, FieldClass::Clinical)
+            .patient_for_write(patient_id, Action::Write, FieldClass::Vitals)
             .await?;
         let (low, high) = new.kind.plausible();
         if !new.value.is_finite() || new.value < low || new.value > high {

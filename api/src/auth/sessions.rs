@@ -262,15 +262,13 @@ pub async fn shared_key(db: &DatabaseConnection, name: &str) -> AppResult<Secret
         created_at: Set(Utc::now()),
     };
     if fresh.insert(db).await.is_ok() {
-        tracing::warn!(
-            "CAREGRAPH_JWT_SECRET is not set: generated a signing key and stored it in the database"
-        );
+        tracing::warn!(key = name, "generated a key and stored it in the database");
     }
     // Whoever won the race, everyone uses the stored key.
-    let key = server_key::Entity::find_by_id(JWT_KEY_NAME)
+    let key = server_key::Entity::find_by_id(name)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::Internal("signing key missing after creation".into()))?;
+        .ok_or_else(|| AppError::Internal(format!("key {name} missing after creation")))?;
     decode_key(&key.value)
 }
 

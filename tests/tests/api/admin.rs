@@ -7,11 +7,14 @@ const CREATE_USER: &str =
 on_both_databases! {
     async fn an_admin_creates_accounts_of_every_role_and_lists_them(app) {
         let admin = app.login_admin().await;
+        let registrar = app.user("DOCTOR", "Regi Strar").await;
+        let record = app.patient(&registrar, "Own", "Record").await;
         let roles = ["ADMIN", "DOCTOR", "NURSE", "BILLING", "RECEPTION", "PATIENT", "COMPLIANCE_OFFICER", "RESEARCHER"];
         for role in roles {
             let email = format!("{}@Clinic.Test", role.to_lowercase());
+            let patient_id = if role == "PATIENT" { json!(record) } else { json!(null) };
             let reply = app
-                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role, "password": STAFF_PASSWORD } }))
+                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role, "password": STAFF_PASSWORD, "patientId": patient_id } }))
                 .await;
             let user = &reply.ok()["createUser"];
             assert_eq!(user["role"], role);
@@ -25,7 +28,21 @@ on_both_databases! {
         let nurses = nurses.ok()["users"].as_array().unwrap().clone();
         assert_eq!(nurses.len(), 1);
         let all = app.as_user(&admin, "{ users { id } }", json!({})).await;
-        assert_eq!(all.ok()["users"].as_array().unwrap().len(), roles.len() + 1);
+        assert_eq!(all.ok()["users"].as_array().unwrap().len(), roles.len() + 2);
+        // A doctor's staff directory shows no patient accounts and no e-mails.
+        let seen_by_doctor = app.as_user(&registrar, "{ users { name role } }", json!({})).await;
+        let listed = seen_by_doctor.ok()["users"].as_array().unwrap().clone();
+        assert!(listed.iter().all(|u| u["role"] != "PATIENT"), "{listed:?}");
+        let emails = app.as_user(&registrar, "{ users(role: NURSE) { email } }", json!({})).await;
+        emails.assert_code("FORBIDDEN");
+        let without_record = app
+            .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p2@clinic.test", "name": "P Two", "role": "PATIENT", "password": STAFF_PASSWORD } }))
+            .await;
+        without_record.assert_code("BAD_USER_INPUT");
+        let linked_twice = app
+            .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p3@clinic.test", "name": "P Three", "role": "PATIENT", "password": STAFF_PASSWORD, "patientId": record } }))
+            .await;
+        linked_twice.assert_code("BAD_USER_INPUT");
     }
 
     async fn an_admin_reads_the_directory_and_nothing_of_a_chart(app) {

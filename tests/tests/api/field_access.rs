@@ -10,6 +10,12 @@ fn selection(field: &str) -> String {
     match field {
         "observations" => "observations { kind value }".to_owned(),
         "assignedNurses" => "assignedNurses { id name }".to_owned(),
+        "diagnoses" => "diagnoses { description }".to_owned(),
+        "medications" => "medications { name }".to_owned(),
+        "allergies" => "allergies { substance }".to_owned(),
+        "notes" => "notes { body }".to_owned(),
+        "coverage" => "coverage { payer }".to_owned(),
+        "invoices" => "invoices { description }".to_owned(),
         scalar => scalar.to_owned(),
     }
 }
@@ -24,6 +30,12 @@ fn secret_of(field: &str) -> Option<&'static str> {
         "nationalId" => Some("NID-Matrix-Fields"),
         "observations" => Some("HEART_RATE"),
         "assignedNurses" => Some("Mona Matrix"),
+        "diagnoses" => Some("Matrix asthma"),
+        "medications" => Some("Matrixolol"),
+        "allergies" => Some("Matrix pollen"),
+        "notes" => Some("Matrix note body"),
+        "coverage" => Some("Matrix Insurance"),
+        "invoices" => Some("Matrix consultation"),
         _ => None,
     }
 }
@@ -33,12 +45,14 @@ async fn session_for(
     role: Role,
     doctor: &Session,
     nurse: &Session,
+    patient_id: &str,
 ) -> (Session, Relationships) {
     let any = Relationships::none_but_any();
     match role {
         Role::Doctor => (doctor.clone(), any.with(Scope::Treating)),
         Role::Nurse => (nurse.clone(), any.with(Scope::Assigned)),
         Role::Admin => (app.login_admin().await, any),
+        Role::Patient => (app.patient_account(patient_id).await, any.with(Scope::OwnRecord)),
         other => (
             app.user(other.as_str(), &format!("Some {}", other.as_str()))
                 .await,
@@ -54,15 +68,22 @@ on_both_databases! {
             .classified_fields("Patient")
             .map(|(f, c)| (f.to_owned(), c))
             .collect();
-        assert!(fields.len() >= 13, "the field table is shorter than the Patient type");
+        assert!(fields.len() >= 21, "the field table is shorter than the Patient type");
         let doctor = app.user("DOCTOR", "Matrix Doctor").await;
         let nurse = app.user("NURSE", "Mona Matrix").await;
         let id = app.patient(&doctor, "Matrix", "Fields").await;
         app.assign(&doctor, &id, &nurse).await;
         app.record_vital(&doctor, &id, "HEART_RATE", 61.0).await.ok();
+        app.fill_chart(&doctor, &id, "Matrix").await;
+        let admin = app.login_admin().await;
+        let ward = app.as_user(&admin, "mutation { createDepartment(name: \"Matrix ward\") { id } }", json!({})).await;
+        let ward = ward.ok()["createDepartment"]["id"].clone();
+        app.as_user(&doctor, "mutation($id: ID!, $d: ID!) { updatePatient(id: $id, input: { departmentId: $d }) { id } }", json!({ "id": id, "d": ward }))
+            .await
+            .ok();
 
         for role in Role::ALL {
-            let (session, relationships) = session_for(&app, role, &doctor, &nurse).await;
+            let (session, relationships) = session_for(&app, role, &doctor, &nurse, &id).await;
             let permits = policy.permissions(role, relationships);
             let query = format!(
                 "query($id: ID!) {{ patient(id: $id) {{ {} }} }}",

@@ -4,12 +4,14 @@
 
 mod admin;
 mod bad_input;
+mod conformance;
 mod doctor;
 mod field_access;
 mod health;
 mod login;
 mod n_plus_one;
 mod nurse;
+mod rules;
 mod schema;
 mod sessions;
 mod startup;

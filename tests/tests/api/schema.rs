@@ -65,7 +65,7 @@ on_both_databases! {
         let reception = app.user("RECEPTION", "Schema Reception").await;
 
         let nurse_view = view_of(&app, Some(&nurse)).await;
-        for hidden in ["Mutation.createUser", "Mutation.deleteUser", "Mutation.deletePatient", "Query.users", "Patient.nationalId", "CreateUserInput", "Mutation.createPatient", "Mutation.updatePatient", "Mutation.assignPatient"] {
+        for hidden in ["Mutation.createUser", "Mutation.deleteUser", "Mutation.deletePatient", "Query.users", "Patient.nationalId", "CreateUserInput", "Mutation.createPatient", "Mutation.updatePatient", "Mutation.assignPatient", "Invoice", "Patient.invoices", "Mutation.recordDiagnosis"] {
             assert!(!has(&nurse_view, hidden), "a nurse sees {hidden}");
         }
         for shown in ["Query.patients", "Patient.observations", "Mutation.recordObservation", "Patient.dateOfBirth"] {
@@ -84,6 +84,20 @@ on_both_databases! {
         insta::assert_json_snapshot!("schema_nurse", nurse_view);
         insta::assert_json_snapshot!("schema_billing", view_of(&app, Some(&billing)).await);
         insta::assert_json_snapshot!("schema_reception", view_of(&app, Some(&reception)).await);
+        let researcher = app.user("RESEARCHER", "Schema Researcher").await;
+        let researcher_view = view_of(&app, Some(&researcher)).await;
+        for hidden in ["Patient", "Query.patients", "Patient.givenName", "Query.users"] {
+            assert!(!has(&researcher_view, hidden), "a researcher sees {hidden}");
+        }
+        assert!(has(&researcher_view, "Query.deidentifiedPatients"));
+        insta::assert_json_snapshot!("schema_researcher", researcher_view);
+        let compliance = app.user("COMPLIANCE_OFFICER", "Schema Compliance").await;
+        insta::assert_json_snapshot!("schema_compliance_officer", view_of(&app, Some(&compliance)).await);
+        let registrar = app.patient(&doctor, "Schema", "Self").await;
+        let own = app.patient_account(&registrar).await;
+        let own_view = view_of(&app, Some(&own)).await;
+        assert!(!has(&own_view, "Patient.assignedNurses") && !has(&own_view, "Query.users"));
+        insta::assert_json_snapshot!("schema_patient", own_view);
     }
 
     async fn hidden_fields_are_still_guarded(app) {
