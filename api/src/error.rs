@@ -53,6 +53,9 @@ pub enum AppError {
     /// A message for the client about their own input; it must not quote PHI.
     #[error("{0}")]
     BadUserInput(String),
+    /// Too much at once; try again shortly.
+    #[error("{0}")]
+    RateLimited(&'static str),
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error: {0}")]
@@ -66,6 +69,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::BadUserInput(_) => ErrorCode::BadUserInput,
+            AppError::RateLimited(_) => ErrorCode::RateLimited,
             AppError::Database(_) | AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -77,6 +81,7 @@ impl AppError {
             AppError::Unauthenticated
             | AppError::Forbidden(_)
             | AppError::NotFound
+            | AppError::RateLimited(_)
             | AppError::BadUserInput(_) => self.to_string(),
         }
     }

@@ -20,6 +20,7 @@ use crate::graphql::{CaregraphSchema, errors};
 use crate::policy::Policy;
 
 const EXECUTION_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct AppState {
     pub schema: CaregraphSchema,
@@ -102,9 +103,18 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             "send the GraphQL request as JSON with Content-Type: application/json",
         );
     }
-    let body = match read_body(&req, payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => return response,
+    // A slow sender may not hold a connection open indefinitely.
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&req, payload, state.max_body_bytes)).await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(response)) => return response,
+        Err(_) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::BadUserInput,
+                "request body took too long",
+            );
+        }
     };
 
     let principal = match bearer_token(&req) {

@@ -47,6 +47,8 @@ pub use records::{
 
 pub struct Caller {
     principal: Option<Principal>,
+    /// One login or refresh per request: aliases must not multiply guesses.
+    credential_used: std::sync::atomic::AtomicBool,
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     policy: Arc<Policy>,
     db: DatabaseConnection,
@@ -73,6 +75,7 @@ impl Caller {
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
+            credential_used: std::sync::atomic::AtomicBool::new(false),
             relations: DataLoader::with_cache(
                 CareRelationLoader::new(db.clone(), staff_id),
                 tokio::spawn,
@@ -131,11 +134,24 @@ impl Caller {
         }
     }
 
+    fn one_credential_per_request(&self) -> AppResult<()> {
+        if self
+            .credential_used
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            Err(AppError::bad_input("one login or refreshSession per request"))
+        } else {
+            Ok(())
+        }
+    }
+
     pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
+        self.one_credential_per_request()?;
         self.sessions.login(email, password).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
+        self.one_credential_per_request()?;
         self.sessions.refresh(refresh_token).await
     }
 

@@ -21,7 +21,27 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// At most this many hashes at once, one per core: each takes 19 MiB and a
+/// core for tens of milliseconds, so an unbounded burst would exhaust memory.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Waits briefly for a hashing slot; a burst beyond that is refused.
+async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    match tokio::time::timeout(std::time::Duration::from_secs(5), hashing_slots().acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(AppError::RateLimited(
+            "too many logins at once; try again in a moment",
+        )),
+    }
+}
+
 pub async fn hash(password: Password) -> Result<String, AppError> {
+    let _slot = slot().await?;
     tokio::task::spawn_blocking(move || hash_blocking(password.expose_secret()))
         .await
         .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
@@ -39,6 +59,7 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 /// account) it checks against a fixed dummy hash, so that the answer takes as
 /// long for an unknown e-mail as for a wrong password.
 pub async fn verify(stored: Option<String>, candidate: Secret<String>) -> Result<bool, AppError> {
+    let _slot = slot().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());

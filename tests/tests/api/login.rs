@@ -90,3 +90,15 @@ async fn stored_password_hash(app: &caregraph_tests::TestApp, email: &str) -> St
         .unwrap();
     row.try_get::<String>("", "password_hash").unwrap()
 }
+
+on_both_databases! {
+    async fn one_request_cannot_carry_many_login_attempts(app) {
+        let aliases: String = (0..5)
+            .map(|i| format!("a{i}: login(email: \"{ADMIN_EMAIL}\", password: \"guess number {i} is wrong\") {{ accessToken }} "))
+            .collect();
+        let reply = app.graphql(None, &format!("mutation {{ {aliases} }}"), json!({})).await;
+        let codes = reply.codes();
+        assert_eq!(codes.iter().filter(|c| *c == "UNAUTHENTICATED").count(), 1, "{}", reply.text);
+        assert_eq!(codes.iter().filter(|c| *c == "BAD_USER_INPUT").count(), 4, "{}", reply.text);
+    }
+}
