@@ -5,7 +5,10 @@
 //! Seeding writes rows directly, without a caller: the functions that do so
 //! are named `unrestricted_*` so that every bypass of the policy is greppable.
 
-use caregraph_entity::{care_assignment, observation, patient, user};
+use caregraph_entity::{
+    allergy, care_assignment, clinical_note, coverage, diagnosis, invoice, medication, observation, patient,
+    user,
+};
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -50,7 +53,22 @@ pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
         Role::Reception,
         "demo reception password 2026",
     ),
+    (
+        "cora.diaz",
+        "Cora Diaz",
+        Role::ComplianceOfficer,
+        "demo compliance password 2026",
+    ),
+    (
+        "ravi.iyer",
+        "Ravi Iyer",
+        Role::Researcher,
+        "demo researcher password 2026",
+    ),
 ];
+
+/// The demo patient account: Maria Lopez reading her own record.
+pub const DEMO_PATIENT_LOGIN: (&str, &str) = ("maria.lopez", "demo patient password 2026");
 
 struct DemoPatient {
     given: &'static str,
@@ -140,8 +158,114 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
             .insert(db)
             .await?;
         }
+        unrestricted_chart(db, patient.id, doctor, staff[5].id, n).await?;
     }
+    let (local, password) = DEMO_PATIENT_LOGIN;
+    let first_patient = patient::Entity::find()
+        .filter(patient::Column::Mrn.eq("MRN-DEMO-0001"))
+        .one(db)
+        .await?
+        .map(|p| p.id);
+    create_account(
+        db,
+        NewAccount {
+            email: format!("{local}@{DEMO_DOMAIN}"),
+            name: "Maria Lopez".to_owned(),
+            role: Role::Patient,
+            password: password.to_owned(),
+            patient_id: first_patient,
+            department_id: None,
+        },
+    )
+    .await?;
     Ok(SeedOutcome::Seeded)
+}
+
+/// A diagnosis, a medication, an allergy, a note, coverage and an invoice.
+async fn unrestricted_chart(
+    db: &DatabaseConnection,
+    patient_id: Uuid,
+    doctor: Uuid,
+    billing: Uuid,
+    n: usize,
+) -> AppResult<()> {
+    let now = Utc::now();
+    let (code, text) = [
+        ("J45.909", "Asthma"),
+        ("I10", "Essential hypertension"),
+        ("E11.9", "Type 2 diabetes"),
+    ][n % 3];
+    diagnosis::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        icd10_code: Set(code.to_owned()),
+        description: Set(text.to_owned()),
+        recorded_by: Set(doctor),
+        recorded_at: Set(now - Duration::days(30)),
+        resolved_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    medication::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        name: Set(["Salbutamol", "Ramipril", "Metformin"][n % 3].to_owned()),
+        dose: Set(["100 µg", "5 mg", "500 mg"][n % 3].to_owned()),
+        route: Set(["inhaled", "oral", "oral"][n % 3].to_owned()),
+        frequency: Set("as needed".to_owned()),
+        prescribed_by: Set(doctor),
+        starts_at: Set(now - Duration::days(30)),
+        ends_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    allergy::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        substance: Set("Penicillin".to_owned()),
+        reaction: Set("Rash".to_owned()),
+        severity: Set("MODERATE".to_owned()),
+        recorded_by: Set(doctor),
+        recorded_at: Set(now - Duration::days(30)),
+    }
+    .insert(db)
+    .await?;
+    clinical_note::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        author_id: Set(doctor),
+        sensitivity: Set("NORMAL".to_owned()),
+        body: Set("Seen in clinic; stable. Review in three months.".to_owned()),
+        written_at: Set(now - Duration::days(2)),
+        updated_at: Set(now - Duration::days(2)),
+    }
+    .insert(db)
+    .await?;
+    coverage::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        payer: Set("Demo Mutual Insurance".to_owned()),
+        plan: Set("Standard".to_owned()),
+        member_id: Set(format!("DMI-{:05}", 100 + n)),
+        valid_from: Set(NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date")),
+        valid_to: Set(None),
+        recorded_by: Set(billing),
+    }
+    .insert(db)
+    .await?;
+    invoice::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        patient_id: Set(patient_id),
+        description: Set("Outpatient consultation".to_owned()),
+        amount_cents: Set(12_000),
+        currency: Set("USD".to_owned()),
+        status: Set("ISSUED".to_owned()),
+        issued_by: Set(billing),
+        issued_at: Set(now - Duration::days(1)),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }
 
 async fn unrestricted_insert_patient(

@@ -41,6 +41,28 @@ impl Caller {
     }
 }
 
+impl Caller {
+    pub async fn rename_department(&self, id: &str, name: &str) -> AppResult<department::Model> {
+        let principal = self.require(Action::Write, FieldClass::Departments)?;
+        let id = crate::domain::parse_id("id", id)?;
+        let name = parse_name("name", name)?;
+        let current = department::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut row: department::ActiveModel = current.into();
+        row.name = Set(name);
+        let renamed = row.update(&self.db).await.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::bad_input("a department with this name already exists")
+            }
+            _ => AppError::Database(e),
+        })?;
+        tracing::info!(user_id = %principal.user_id, department_id = %renamed.id, "department renamed");
+        Ok(renamed)
+    }
+}
+
 /// Checks that a department id names a department.
 pub(super) async fn existing_department(db: &sea_orm::DatabaseConnection, id: Option<Uuid>) -> AppResult<()> {
     match id {

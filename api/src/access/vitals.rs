@@ -2,7 +2,7 @@
 
 use caregraph_entity::observation;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::{Caller, PatientView};
@@ -73,6 +73,18 @@ pub struct NewObservation {
     pub recorded_at: Option<DateTime<Utc>>,
 }
 
+fn check_plausible(kind: VitalSign, value: f64) -> AppResult<()> {
+    let (low, high) = kind.plausible();
+    if !value.is_finite() || value < low || value > high {
+        return Err(AppError::bad_input(format!(
+            "value must be between {low} and {high} {} for {}",
+            kind.unit(),
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
 impl Caller {
     pub async fn observations(&self, patient: &PatientView) -> AppResult<Vec<observation::Model>> {
         if !patient.may(Action::Read, FieldClass::Vitals) {
@@ -87,6 +99,36 @@ impl Caller {
             .unwrap_or_default())
     }
 
+    /// Corrects the value of a recorded vital sign (a mistyped reading).
+    pub async fn correct_observation(&self, id: &str, value: f64) -> AppResult<observation::Model> {
+        let principal = self.principal()?;
+        if !self
+            .policy
+            .could_ever(principal.role, Action::Write, FieldClass::Vitals)
+        {
+            return Err(AppError::forbidden("your role may not change vital signs"));
+        }
+        let id = crate::domain::parse_id("id", id)?;
+        let current = observation::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let patient = self.visible_patient(principal, current.patient_id).await?;
+        if !patient.may(Action::Write, FieldClass::Vitals) {
+            return Err(AppError::forbidden(
+                "you may not change vital signs of this patient",
+            ));
+        }
+        let kind = VitalSign::parse(&current.kind)
+            .ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?;
+        check_plausible(kind, value)?;
+        let mut row: observation::ActiveModel = current.into();
+        row.value = Set(value);
+        let model = row.update(&self.db).await?;
+        tracing::info!(patient_id = %model.patient_id, user_id = %principal.user_id, "vital sign corrected");
+        Ok(model)
+    }
+
     pub async fn record_observation(
         &self,
         patient_id: &str,
@@ -95,14 +137,7 @@ impl Caller {
         let (principal, patient) = self
             .patient_for_write(patient_id, Action::Write, FieldClass::Vitals)
             .await?;
-        let (low, high) = new.kind.plausible();
-        if !new.value.is_finite() || new.value < low || new.value > high {
-            return Err(AppError::bad_input(format!(
-                "value must be between {low} and {high} {} for {}",
-                new.kind.unit(),
-                new.kind.as_str()
-            )));
-        }
+        check_plausible(new.kind, new.value)?;
         let now = Utc::now();
         let recorded_at = new.recorded_at.unwrap_or(now);
         if recorded_at > now + Duration::minutes(5) {

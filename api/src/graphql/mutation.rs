@@ -191,6 +191,12 @@ impl CoreMutation {
         Ok(CareAssignment(assignment, nurse))
     }
 
+    /// Corrects the value of a recorded vital sign.
+    #[graphql(visible = "visibility::writes_vitals")]
+    async fn correct_observation(&self, ctx: &Context<'_>, id: ID, value: f64) -> ApiResult<Observation> {
+        Ok(Observation(caller(ctx).correct_observation(&id, value).await?))
+    }
+
     /// Records a vital sign of a patient in your care.
     #[graphql(visible = "visibility::writes_vitals")]
     async fn record_observation(

@@ -64,6 +64,11 @@ impl OrganisationMutation {
         Ok(caller(ctx).create_department(&name).await?.into())
     }
 
+    #[graphql(visible = "visibility::changes_departments")]
+    async fn rename_department(&self, ctx: &Context<'_>, id: ID, name: String) -> ApiResult<Department> {
+        Ok(caller(ctx).rename_department(&id, &name).await?.into())
+    }
+
     /// Adds a nurse or an attending doctor to a patient's care team for a
     /// time window; outside it the assignment grants nothing.
     #[graphql(visible = "visibility::writes_care_team")]

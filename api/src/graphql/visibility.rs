@@ -41,6 +41,7 @@ may! {
     writes_billing => Write Billing;
     reads_departments => Read Departments;
     creates_departments => Create Departments;
+    changes_departments => Write Departments;
     reads_deidentified => Read Deidentified;
     reviews_access => Read AccessReview;
     creates_patients => Create PatientRecord;

@@ -33,6 +33,54 @@ fn every_class_is_granted_somewhere_and_every_field_is_classified() {
     assert!(policy.check_fields(&fields).is_ok());
 }
 
+/// The cells that some operation of the API exercises; every other cell
+/// must be denied to every role, or the matrix would promise something the
+/// API cannot do.
+fn has_operation(action: Action, class: FieldClass) -> bool {
+    match (action, class) {
+        (Action::Read, c) if c.is_patient_data() => c != FieldClass::PatientRecord,
+        (Action::Write, c) if c.is_patient_data() => c != FieldClass::PatientRecord,
+        (Action::Create | Action::Delete, FieldClass::PatientRecord) => true,
+        (_, FieldClass::Accounts) => true,
+        (Action::Read, FieldClass::StaffDirectory | FieldClass::Deidentified | FieldClass::AccessReview) => {
+            true
+        }
+        (Action::Read | Action::Create | Action::Write, FieldClass::Departments) => true,
+        _ => false,
+    }
+}
+
+#[test]
+fn no_role_is_granted_a_cell_that_no_operation_exercises() {
+    let policy = Policy::built_in();
+    for role in Role::ALL {
+        for class in FieldClass::ALL {
+            for action in Action::ALL {
+                if !has_operation(action, class) {
+                    assert!(
+                        !policy.could_ever(role, action, class),
+                        "{role:?} is granted {action:?} {class:?}, which no operation exercises"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The selection that reads one class of a patient's fields.
+fn read_selection(policy: &Policy, class: FieldClass) -> String {
+    policy
+        .classified_fields("Patient")
+        .filter(|(_, c)| *c == class)
+        .map(|(field, _)| match field {
+            "observations" | "diagnoses" | "medications" | "allergies" | "notes" | "coverage"
+            | "invoices" | "assignedNurses" => format!("{field} {{ id }}"),
+            scalar => scalar.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A mutation or query that exercises one (action, class) cell for one
 /// patient, or `None` where no operation exists for that cell.
 fn probe(action: Action, class: FieldClass, patient: &str, nurse: &str) -> Option<(String, Value)> {
@@ -120,7 +168,14 @@ on_both_databases! {
             // record); stranger: a patient to whom it stands in no relation.
             let home = app.patient(&doctor, "Home", role.as_str()).await;
             app.assign(&doctor, &home, &nurse).await;
-            let stranger = app.patient(&app.user("DOCTOR", "Other Doctor").await, "Stranger", role.as_str()).await;
+            let other_doctor = app.user("DOCTOR", "Other Doctor").await;
+            let stranger = app.patient(&other_doctor, "Stranger", role.as_str()).await;
+            // A sensitive note on each, by the doctor who registered it.
+            for (author, patient) in [(&doctor, &home), (&other_doctor, &stranger)] {
+                app.as_user(author, "mutation($p: ID!) { writeNote(patientId: $p, input: { sensitivity: PSYCHOTHERAPY, body: \"Sensitive\" }) { id } }", json!({ "p": patient }))
+                    .await
+                    .ok();
+            }
             let session = session_of(&app, role, &doctor, &nurse, &home).await;
             let near = match role {
                 Role::Doctor => Relationships::none_but_any().with(Scope::Treating),
@@ -140,6 +195,23 @@ on_both_databases! {
                     assert_eq!(decision["allowed"], permits.allows(action, class), "{role:?} {action:?} {class:?} explained");
                 }
                 // What the server does, for every cell that has an operation.
+                // Sensitive notes hide inside `notes`: allowed means they show.
+                let notes = app.as_user(&session, "query($p: ID!) { patient(id: $p) { notes { sensitivity } } }", json!({ "p": patient })).await;
+                assert_eq!(
+                    notes.text.contains("PSYCHOTHERAPY"),
+                    permits.allows(Action::Read, FieldClass::SensitiveNotes),
+                    "{role:?} READ SENSITIVE_NOTES: {}",
+                    notes.text
+                );
+                for class in FieldClass::ALL
+                    .into_iter()
+                    .filter(|c| c.is_patient_data() && !matches!(c, FieldClass::PatientRecord | FieldClass::SensitiveNotes))
+                {
+                    let selection = read_selection(&policy, class);
+                    let query = format!("query($p: ID!) {{ patient(id: $p) {{ id {selection} }} }}");
+                    let reply = app.as_user(&session, &query, json!({ "p": patient })).await;
+                    assert_outcome(&reply, permits.allows(Action::Read, class), &format!("{role:?} READ {class:?}"));
+                }
                 for class in FieldClass::ALL.into_iter().filter(|c| c.is_patient_data()) {
                     if let Some((query, vars)) = probe(Action::Write, class, patient, &other_nurse.id) {
                         let reply = app.as_user(&session, &query, vars).await;
@@ -166,6 +238,8 @@ on_both_databases! {
             assert_outcome(&deactivate, any.allows(Action::Write, FieldClass::Accounts), &format!("{role:?} WRITE ACCOUNTS"));
             let delete_user = app.as_user(&session, "mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": target.id })).await;
             assert_outcome(&delete_user, any.allows(Action::Delete, FieldClass::Accounts), &format!("{role:?} DELETE ACCOUNTS"));
+            let emails = app.as_user(&session, "{ users(role: BILLING) { email } }", json!({})).await;
+            assert_outcome(&emails, any.allows(Action::Read, FieldClass::Accounts), &format!("{role:?} READ ACCOUNTS"));
             let staff = app.as_user(&session, "{ users { id } }", json!({})).await;
             assert_outcome(&staff, any.allows(Action::Read, FieldClass::StaffDirectory), &format!("{role:?} READ STAFF_DIRECTORY"));
             let departments = app.as_user(&session, "{ departments { id } }", json!({})).await;
@@ -174,6 +248,12 @@ on_both_databases! {
                 .as_user(&session, "mutation($n: String!) { createDepartment(name: $n) { id } }", json!({ "n": format!("Ward {}", uuid::Uuid::new_v4().simple()) }))
                 .await;
             assert_outcome(&department, any.allows(Action::Create, FieldClass::Departments), &format!("{role:?} CREATE DEPARTMENTS"));
+            let ward = app.as_user(&admin, "mutation($n: String!) { createDepartment(name: $n) { id } }", json!({ "n": format!("Ward {}", uuid::Uuid::new_v4().simple()) })).await;
+            let ward = ward.ok()["createDepartment"]["id"].clone();
+            let rename = app
+                .as_user(&session, "mutation($id: ID!, $n: String!) { renameDepartment(id: $id, name: $n) { id } }", json!({ "id": ward, "n": format!("Renamed {}", uuid::Uuid::new_v4().simple()) }))
+                .await;
+            assert_outcome(&rename, any.allows(Action::Write, FieldClass::Departments), &format!("{role:?} WRITE DEPARTMENTS"));
             let research = app.as_user(&session, "{ deidentifiedPatients { nodes { pseudonym } } }", json!({})).await;
             assert_outcome(&research, any.allows(Action::Read, FieldClass::Deidentified), &format!("{role:?} READ DEIDENTIFIED"));
             let explain = app

@@ -5,6 +5,7 @@
 mod admin;
 mod bad_input;
 mod conformance;
+mod demo;
 mod doctor;
 mod field_access;
 mod health;
