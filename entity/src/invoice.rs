@@ -16,21 +16,4 @@ pub struct Model {
     pub issued_at: DateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::patient::Entity",
-        from = "Column::PatientId",
-        to = "super::patient::Column::Id",
-        on_delete = "Cascade"
-    )]
-    Patient,
-}
-
-impl Related<super::patient::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Patient.def()
-    }
-}
-
-impl ActiveModelBehavior for ActiveModel {}
+crate::belongs_to_patient!();

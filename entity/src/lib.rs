@@ -3,6 +3,32 @@
 //! These models are raw rows. They never reach a client directly: the `api`
 //! crate turns them into redacted views through its policy module first.
 
+/// The relation every chart record has: it belongs to one patient and goes
+/// with the patient's record when that is deleted.
+#[macro_export]
+macro_rules! belongs_to_patient {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {
+            #[sea_orm(
+                belongs_to = "super::patient::Entity",
+                from = "Column::PatientId",
+                to = "super::patient::Column::Id",
+                on_delete = "Cascade"
+            )]
+            Patient,
+        }
+
+        impl Related<super::patient::Entity> for Entity {
+            fn to() -> RelationDef {
+                Relation::Patient.def()
+            }
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
 pub mod allergy;
 pub mod care_assignment;
 pub mod clinical_note;
