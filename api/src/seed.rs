@@ -294,6 +294,7 @@ async fn unrestricted_insert_patient(
         postal_code: Set(Some(format!("{}", 10001 + 111 * n))),
         restricted: Set(false),
         department_id: Set(None),
+        research_id: Set(Some(Uuid::new_v4())),
         registered_by: Set(registered_by),
         created_at: Set(now),
         updated_at: Set(now),

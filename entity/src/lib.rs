@@ -35,6 +35,7 @@ pub mod clinical_note;
 pub mod coverage;
 pub mod department;
 pub mod diagnosis;
+pub mod enrolment;
 pub mod invoice;
 pub mod medication;
 pub mod observation;

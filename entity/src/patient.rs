@@ -21,6 +21,8 @@ pub struct Model {
     /// VIP or staff-as-patient: narrows access further.
     pub restricted: bool,
     pub department_id: Option<Uuid>,
+    /// Random; orders and keys the research data set instead of `id`.
+    pub research_id: Option<Uuid>,
     /// The staff member who registered the patient (part of the TREATING scope).
     pub registered_by: Uuid,
     pub created_at: DateTimeUtc,

@@ -14,6 +14,8 @@ mod m20261123_000010_create_allergies;
 mod m20261123_000011_create_clinical_notes;
 mod m20261123_000012_create_coverages;
 mod m20261123_000013_create_invoices;
+mod m20261123_000014_add_research_ids;
+mod m20261123_000015_create_enrolments;
 
 pub struct Migrator;
 
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_create_clinical_notes::Migration),
             Box::new(m20261123_000012_create_coverages::Migration),
             Box::new(m20261123_000013_create_invoices::Migration),
+            Box::new(m20261123_000014_add_research_ids::Migration),
+            Box::new(m20261123_000015_create_enrolments::Migration),
         ]
     }
 }

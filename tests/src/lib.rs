@@ -261,14 +261,26 @@ impl TestApp {
         .ok();
     }
 
-    /// A PATIENT account linked to this record, logged in.
-    pub async fn patient_account(&self, patient_id: &str) -> Session {
-        let admin = self.login_admin().await;
+    /// A PATIENT account for this record, the way a patient gets one: the
+    /// desk invites, the patient enrols with the code and their national id.
+    pub async fn patient_account(&self, patient_id: &str, national_id: &str) -> Session {
+        let desk = self.user("RECEPTION", "Desk Clerk").await;
         let email = format!("patient.{}@clinic.test", uuid::Uuid::new_v4().simple());
-        self.as_user(
-            &admin,
-            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
-            json!({ "input": { "email": email, "name": "Pat Ient", "role": "PATIENT", "password": STAFF_PASSWORD, "patientId": patient_id } }),
+        let invitation = self
+            .as_user(
+                &desk,
+                "mutation($p: ID!, $e: String!) { invitePatient(patientId: $p, email: $e) { code } }",
+                json!({ "p": patient_id, "e": email }),
+            )
+            .await;
+        let code = invitation.ok()["invitePatient"]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.graphql(
+            None,
+            "mutation($c: String!, $n: String!, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }",
+            json!({ "c": code, "n": national_id, "p": STAFF_PASSWORD }),
         )
         .await
         .ok();

@@ -57,6 +57,11 @@ impl Caller {
 
     pub async fn create_user(&self, account: NewAccount) -> AppResult<user::Model> {
         let principal = self.require(Action::Create, FieldClass::Accounts)?;
+        if account.role == Role::Patient || account.patient_id.is_some() {
+            return Err(AppError::bad_input(
+                "patient accounts are created with invitePatient: the patient chooses the password",
+            ));
+        }
         create_account(&self.db, account).await.inspect(|created| {
             tracing::info!(
                 target: "caregraph::security",

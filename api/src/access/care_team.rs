@@ -47,6 +47,13 @@ impl Caller {
             .patient_for_write(patient_id, Action::Write, FieldClass::CareTeam)
             .await?;
         let staff_id = parse_id("staffId", &new.staff_id)?;
+        // Assigning oneself would turn "may change the care team" into "may
+        // read what only the attending doctor reads", and outlive any window.
+        if staff_id == principal.user_id {
+            return Err(AppError::forbidden(
+                "you cannot assign yourself; ask a colleague in the care team",
+            ));
+        }
         let needed = if new.kind == NURSE {
             Role::Nurse
         } else {

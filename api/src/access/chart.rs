@@ -34,9 +34,15 @@ where
     /// Oldest first.
     fn order_column() -> Self::Column;
     fn patient_of(model: &Self::Model) -> Uuid;
+    /// Every class a record of this type can belong to.
+    const CLASSES: &'static [FieldClass];
     /// The class a record belongs to; notes depend on their sensitivity.
     fn class_of(model: &Self::Model) -> FieldClass;
     fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache>;
+    /// The author, for records whose visibility depends on it (notes).
+    fn author_of(_model: &Self::Model) -> Option<Uuid> {
+        None
+    }
 }
 
 /// Loads the records of many patients in one statement.
@@ -90,9 +96,10 @@ where
 }
 
 macro_rules! chart_record {
-    ($entity:ident, $name:literal, $order:ident, $loader:ident, $class:expr) => {
+    ($entity:ident, $name:literal, $order:ident, $loader:ident, [$($classes:expr),+], $class:expr, $author:expr) => {
         impl ChartRecord for $entity::Entity {
             const NAME: &'static str = $name;
+            const CLASSES: &'static [FieldClass] = &[$($classes),+];
             fn id_column() -> Self::Column {
                 $entity::Column::Id
             }
@@ -111,24 +118,67 @@ macro_rules! chart_record {
             fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache> {
                 &caller.$loader
             }
+            fn author_of(#[allow(unused_variables)] model: &Self::Model) -> Option<Uuid> {
+                $author(model)
+            }
         }
     };
 }
 
-chart_record!(diagnosis, "diagnosis", RecordedAt, diagnoses, |_| {
-    FieldClass::Clinical
-});
-chart_record!(medication, "medication", StartsAt, medications, |_| {
-    FieldClass::Clinical
-});
-chart_record!(allergy, "allergy", RecordedAt, allergies, |_| {
-    FieldClass::Clinical
-});
-chart_record!(coverage, "coverage", ValidFrom, coverages, |_| {
-    FieldClass::Billing
-});
-chart_record!(invoice, "invoice", IssuedAt, invoices, |_| FieldClass::Billing);
-chart_record!(clinical_note, "clinical note", WrittenAt, notes, note_class);
+chart_record!(
+    diagnosis,
+    "diagnosis",
+    RecordedAt,
+    diagnoses,
+    [FieldClass::Clinical],
+    |_| FieldClass::Clinical,
+    |_| None
+);
+chart_record!(
+    medication,
+    "medication",
+    StartsAt,
+    medications,
+    [FieldClass::Clinical],
+    |_| FieldClass::Clinical,
+    |_| None
+);
+chart_record!(
+    allergy,
+    "allergy",
+    RecordedAt,
+    allergies,
+    [FieldClass::Clinical],
+    |_| FieldClass::Clinical,
+    |_| None
+);
+chart_record!(
+    coverage,
+    "coverage",
+    ValidFrom,
+    coverages,
+    [FieldClass::Billing],
+    |_| FieldClass::Billing,
+    |_| None
+);
+chart_record!(
+    invoice,
+    "invoice",
+    IssuedAt,
+    invoices,
+    [FieldClass::Billing],
+    |_| FieldClass::Billing,
+    |_| None
+);
+chart_record!(
+    clinical_note,
+    "clinical note",
+    WrittenAt,
+    notes,
+    [FieldClass::Notes, FieldClass::SensitiveNotes],
+    note_class,
+    |note: &clinical_note::Model| Some(note.author_id)
+);
 
 pub const SENSITIVITY_NORMAL: &str = "NORMAL";
 
@@ -202,17 +252,26 @@ impl Caller {
         E::ActiveModel: ActiveModelBehavior + Send,
     {
         let principal = self.principal()?;
+        // Refuse before any lookup what the role could never change, so the
+        // answer says nothing about whether the record exists.
+        if !E::CLASSES
+            .iter()
+            .any(|c| self.policy.could_ever(principal.role, Action::Write, *c))
+        {
+            return Err(AppError::forbidden("your role may not change this"));
+        }
         let id = parse_id("id", record_id)?;
         let record = E::find()
             .filter(E::id_column().eq(id))
             .one(&self.db)
             .await?
             .ok_or(AppError::NotFound)?;
-        let class = E::class_of(&record);
-        if !self.policy.could_ever(principal.role, Action::Write, class) {
-            return Err(AppError::forbidden("your role may not change this"));
-        }
         let patient = self.visible_patient(principal, E::patient_of(&record)).await?;
+        // A record the caller could not even read does not exist for them.
+        if !self.may_read_record::<E>(principal, &patient, &record) {
+            return Err(AppError::NotFound);
+        }
+        let class = E::class_of(&record);
         if !patient.may(Action::Write, class) {
             return Err(AppError::forbidden("you may not change this part of the chart"));
         }
@@ -221,6 +280,34 @@ impl Caller {
         let model = active.update(&self.db).await?;
         tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record changed");
         Ok(model)
+    }
+}
+
+impl Caller {
+    fn may_read_record<E: ChartRecord>(
+        &self,
+        principal: Principal,
+        patient: &PatientView,
+        record: &E::Model,
+    ) -> bool
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
+        let class = E::class_of(record);
+        let readable = patient.may(Action::Read, class)
+            || (class == FieldClass::SensitiveNotes && patient.may(Action::Read, FieldClass::Notes));
+        if !readable {
+            return false;
+        }
+        // Sensitive notes: only their author and the attending doctor.
+        match (class, E::author_of(record)) {
+            (FieldClass::SensitiveNotes, Some(author)) => {
+                patient.may(Action::Read, FieldClass::SensitiveNotes)
+                    && (author == principal.user_id || patient.attending())
+            }
+            _ => true,
+        }
     }
 }
 

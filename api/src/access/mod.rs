@@ -9,6 +9,7 @@ mod accounts;
 mod care_team;
 mod chart;
 mod departments;
+mod enrolment;
 mod loaders;
 mod patients;
 mod records;
@@ -25,6 +26,7 @@ use sea_orm::DatabaseConnection;
 
 pub use accounts::{NewAccount, create_account};
 pub use care_team::NewAssignment;
+pub use enrolment::Invitation;
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
 };
@@ -134,7 +136,7 @@ impl Caller {
         }
     }
 
-    fn one_credential_per_request(&self) -> AppResult<()> {
+    pub(super) fn one_credential_per_request(&self) -> AppResult<()> {
         if self
             .credential_used
             .swap(true, std::sync::atomic::Ordering::SeqCst)

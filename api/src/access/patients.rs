@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use caregraph_entity::patient;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -405,6 +406,17 @@ impl Caller {
             .ok_or(AppError::NotFound)
     }
 
+    async fn has_attending(&self, patient_id: Uuid) -> AppResult<bool> {
+        use caregraph_entity::care_assignment;
+        let count = care_assignment::Entity::find()
+            .filter(care_assignment::Column::PatientId.eq(patient_id))
+            .filter(care_assignment::Column::Kind.eq(super::scope::ATTENDING))
+            .filter(super::scope::active_assignment(Utc::now()))
+            .count(&self.db)
+            .await?;
+        Ok(count > 0)
+    }
+
     /// A filter on a field is allowed only if the field may be read under
     /// every scope that lets the caller list patients at all.
     fn require_filterable(&self, principal: Principal, filter: &PatientFilter) -> AppResult<()> {
@@ -486,6 +498,7 @@ impl Caller {
                 mrn: Set(new_mrn()),
                 restricted: Set(false),
                 department_id: Set(None),
+                research_id: Set(Some(Uuid::new_v4())),
                 postal_code: Set(None),
                 registered_by: Set(principal.user_id),
                 created_at: Set(now),
@@ -522,6 +535,11 @@ impl Caller {
         let current = self.visible_patient(principal, id).await?;
         self.require_writable(principal, current.standing.relationships, &fields)?;
         let changes = changes.validated()?;
+        if changes.restricted == Some(true) && !current.model.restricted && !self.has_attending(id).await? {
+            return Err(AppError::bad_input(
+                "assign an attending doctor before restricting: a restricted patient is reachable only through assignments",
+            ));
+        }
         let mut row: patient::ActiveModel = current.model.into();
         changes.apply(&mut row);
         row.updated_at = Set(Utc::now());

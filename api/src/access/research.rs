@@ -2,8 +2,9 @@
 //! (45 CFR 164.514(b)(2)): no names, contact data, identifiers or dates more
 //! precise than the year; ages over 89 pooled as "90+" with no birth year;
 //! ZIP codes cut to three digits, or 000 where those three digits cover fewer
-//! than 20,000 people. Each patient appears under a keyed pseudonym that
-//! cannot be turned back into an id without the server's key.
+//! than 20,000 people. Each patient appears under a keyed pseudonym of a
+//! random research id, in the order of that id, so neither the pseudonym nor
+//! the position links back to the patient's id.
 
 use std::collections::HashMap;
 
@@ -11,8 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use caregraph_entity::{diagnosis, observation, patient};
 use chrono::{Datelike, NaiveDate, Utc};
+use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use super::Caller;
@@ -53,18 +55,14 @@ pub struct DeidentifiedPage {
     pub end_cursor: Option<String>,
 }
 
-fn age_on(born: NaiveDate, today: NaiveDate) -> i32 {
-    let mut age = today.year() - born.year();
-    if (today.month(), today.day()) < (born.month(), born.day()) {
-        age -= 1;
-    }
-    age
-}
-
-/// Birth year and age as Safe Harbor allows them.
+/// Birth year and age as Safe Harbor allows them. The age is counted in
+/// calendar years (this year minus the birth year), never from the exact
+/// date: an age that ticks over on the birthday would reveal the birthday.
+/// Anyone whose birth year could mean 90 or more this year is pooled as
+/// "90+" with no year.
 pub fn age_fields(born: NaiveDate, today: NaiveDate) -> (Option<i32>, String) {
-    let age = age_on(born, today);
-    if age > 89 {
+    let age = today.year() - born.year();
+    if age >= 90 {
         (None, "90+".to_owned())
     } else {
         (Some(born.year()), age.to_string())
@@ -91,12 +89,16 @@ pub fn zip3(postal_code: Option<&str>) -> Option<String> {
 }
 
 impl Caller {
-    fn pseudonym(&self, id: Uuid) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.pseudonym_key.expose_secret());
-        hasher.update(id.as_bytes());
-        let digest = hasher.finalize();
-        digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    /// HMAC-SHA256 of the patient's random research id under the server's
+    /// pseudonym key.
+    fn pseudonym(&self, research_id: Uuid) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.pseudonym_key.expose_secret())
+            .expect("HMAC takes a key of any length");
+        mac.update(research_id.as_bytes());
+        mac.finalize().into_bytes()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A page of the data set. Restricted patients are left out. The cursor
@@ -127,7 +129,8 @@ impl Caller {
         };
         let mut rows = patient::Entity::find()
             .filter(patient::Column::Restricted.eq(false))
-            .order_by_asc(patient::Column::Id)
+            .filter(patient::Column::ResearchId.is_not_null())
+            .order_by_asc(patient::Column::ResearchId)
             .offset(offset)
             .limit(limit + 1)
             .all(&self.db)
@@ -167,7 +170,7 @@ impl Caller {
             .map(|row| {
                 let (birth_year, age) = age_fields(row.date_of_birth, today);
                 DeidentifiedPatient {
-                    pseudonym: self.pseudonym(row.id),
+                    pseudonym: self.pseudonym(row.research_id.unwrap_or(row.id)),
                     birth_year,
                     age,
                     sex: row.sex,
@@ -193,17 +196,26 @@ mod tests {
     fn ages_over_89_are_pooled_and_lose_their_year() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(
-            age_fields(NaiveDate::from_ymd_opt(1936, 11, 24).unwrap(), today),
-            (Some(1936), "89".into())
+            age_fields(NaiveDate::from_ymd_opt(1937, 12, 31).unwrap(), today),
+            (Some(1937), "89".into())
         );
+        // Turns 90 only next month, but the year already says 90: pooled.
         assert_eq!(
-            age_fields(NaiveDate::from_ymd_opt(1936, 11, 23).unwrap(), today),
+            age_fields(NaiveDate::from_ymd_opt(1936, 12, 24).unwrap(), today),
             (None, "90+".into())
         );
         assert_eq!(
             age_fields(NaiveDate::from_ymd_opt(1920, 1, 1).unwrap(), today),
             (None, "90+".into())
         );
+    }
+
+    #[test]
+    fn the_age_does_not_change_on_the_birthday() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let before = age_fields(NaiveDate::from_ymd_opt(1980, 11, 24).unwrap(), today);
+        let after = age_fields(NaiveDate::from_ymd_opt(1980, 11, 22).unwrap(), today);
+        assert_eq!(before, after);
     }
 
     #[test]

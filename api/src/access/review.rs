@@ -35,6 +35,9 @@ impl Caller {
         let principal = self.require(Action::Read, FieldClass::AccessReview)?;
         let user_id = parse_id("userId", user_id)?;
         let patient_id = parse_id("patientId", patient_id)?;
+        // Only patients the reviewer can see at all: a restricted patient is
+        // NOT_FOUND here as everywhere, so this is no VIP oracle.
+        self.visible_patient(principal, patient_id).await?;
         let user = user::Entity::find_by_id(user_id)
             .one(&self.db)
             .await?

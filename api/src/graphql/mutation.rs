@@ -19,9 +19,18 @@ pub struct CreateUserInput {
     role: Role,
     /// 15 to 128 characters; any characters; a passphrase works well.
     password: String,
-    /// Required for PATIENT accounts, refused for others: the patient's own record.
-    patient_id: Option<ID>,
     department_id: Option<ID>,
+}
+
+/// What the desk hands the patient: a one-time code to set their password.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(visible = "visibility::invites_patients")]
+pub struct PatientInvitation {
+    account_id: ID,
+    /// Give it to the patient only; it works once, for 72 hours, and only
+    /// together with the national id on their record.
+    code: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(InputObject)]
@@ -37,8 +46,6 @@ pub struct CreatePatientInput {
     email: Option<String>,
     national_id: Option<String>,
     department_id: Option<ID>,
-    /// VIP or staff member: reachable only through explicit assignments.
-    restricted: Option<bool>,
 }
 
 /// Fields left out stay as they are; `null` clears an optional field.
@@ -55,6 +62,8 @@ pub struct UpdatePatientInput {
     email: MaybeUndefined<String>,
     national_id: MaybeUndefined<String>,
     department_id: MaybeUndefined<ID>,
+    /// VIP or staff member: reachable only through explicit assignments.
+    /// Needs an attending doctor assigned first.
     restricted: Option<bool>,
 }
 
@@ -88,6 +97,35 @@ impl CoreMutation {
         Ok(AuthPayload(caller(ctx).refresh(&refresh_token).await?))
     }
 
+    /// Sets the password of an invited patient account: the code from the
+    /// desk, the national id on the record, and a password of your choosing.
+    async fn enrol_account(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        national_id: String,
+        password: String,
+    ) -> ApiResult<bool> {
+        caller(ctx).enrol(&code, &national_id, password).await?;
+        Ok(true)
+    }
+
+    /// Invites a patient to read their own record (after checking who they are).
+    #[graphql(visible = "visibility::invites_patients")]
+    async fn invite_patient(
+        &self,
+        ctx: &Context<'_>,
+        patient_id: ID,
+        email: String,
+    ) -> ApiResult<PatientInvitation> {
+        let invitation = caller(ctx).invite_patient(&patient_id, &email).await?;
+        Ok(PatientInvitation {
+            account_id: ID(invitation.account.id.to_string()),
+            code: invitation.code,
+            expires_at: invitation.expires_at,
+        })
+    }
+
     /// Ends this session on the server: its tokens stop working at once.
     #[graphql(visible = "visibility::authenticated")]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
@@ -102,10 +140,7 @@ impl CoreMutation {
             name: input.name,
             role: input.role,
             password: input.password,
-            patient_id: input
-                .patient_id
-                .map(|id| parse_id("patientId", &id))
-                .transpose()?,
+            patient_id: None,
             department_id: input
                 .department_id
                 .map(|id| parse_id("departmentId", &id))
@@ -134,7 +169,7 @@ impl CoreMutation {
             family_name: Some(input.family_name),
             date_of_birth: Some(input.date_of_birth.0),
             sex: Some(input.sex.as_str()),
-            restricted: input.restricted,
+            restricted: None,
             department_id: input
                 .department_id
                 .map(|id| parse_id("departmentId", &id).map(Some))

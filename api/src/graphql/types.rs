@@ -155,6 +155,7 @@ impl Patient {
         self.field(ctx, |p| p.family_name.clone())
     }
     /// VIP or staff member: access is narrowed further.
+    #[graphql(visible = "visibility::reads_restriction")]
     async fn restricted(&self, ctx: &Context<'_>) -> Option<bool> {
         self.field(ctx, |p| p.restricted)
     }

@@ -35,6 +35,7 @@ may! {
     reads_notes => Read Notes;
     reads_billing => Read Billing;
     reads_care_team => Read CareTeam;
+    reads_restriction => Read Restriction;
     writes_care_team => Write CareTeam;
     writes_vitals => Write Vitals;
     writes_clinical => Write Clinical;
@@ -48,6 +49,7 @@ may! {
     deletes_patients => Delete PatientRecord;
     reads_staff => Read StaffDirectory;
     creates_accounts => Create Accounts;
+    invites_patients => Create PatientAccounts;
     deletes_accounts => Delete Accounts;
     changes_accounts => Write Accounts;
 }

@@ -92,15 +92,17 @@ pub enum FieldClass {
     Billing,
     CareTeam,
     PatientRecord,
+    Restriction,
     Deidentified,
     Accounts,
+    PatientAccounts,
     StaffDirectory,
     Departments,
     AccessReview,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 16] = [
+    pub const ALL: [FieldClass; 18] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
@@ -112,8 +114,10 @@ impl FieldClass {
         FieldClass::Billing,
         FieldClass::CareTeam,
         FieldClass::PatientRecord,
+        FieldClass::Restriction,
         FieldClass::Deidentified,
         FieldClass::Accounts,
+        FieldClass::PatientAccounts,
         FieldClass::StaffDirectory,
         FieldClass::Departments,
         FieldClass::AccessReview,
@@ -132,8 +136,10 @@ impl FieldClass {
             FieldClass::Billing => "BILLING",
             FieldClass::CareTeam => "CARE_TEAM",
             FieldClass::PatientRecord => "PATIENT_RECORD",
+            FieldClass::Restriction => "RESTRICTION",
             FieldClass::Deidentified => "DEIDENTIFIED",
             FieldClass::Accounts => "ACCOUNTS",
+            FieldClass::PatientAccounts => "PATIENT_ACCOUNTS",
             FieldClass::StaffDirectory => "STAFF_DIRECTORY",
             FieldClass::Departments => "DEPARTMENTS",
             FieldClass::AccessReview => "ACCESS_REVIEW",
@@ -154,9 +160,11 @@ impl FieldClass {
             | FieldClass::SensitiveNotes
             | FieldClass::Billing
             | FieldClass::CareTeam
-            | FieldClass::PatientRecord => true,
+            | FieldClass::PatientRecord
+            | FieldClass::Restriction => true,
             FieldClass::Deidentified
             | FieldClass::Accounts
+            | FieldClass::PatientAccounts
             | FieldClass::StaffDirectory
             | FieldClass::Departments
             | FieldClass::AccessReview => false,

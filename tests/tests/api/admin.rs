@@ -9,12 +9,11 @@ on_both_databases! {
         let admin = app.login_admin().await;
         let registrar = app.user("DOCTOR", "Regi Strar").await;
         let record = app.patient(&registrar, "Own", "Record").await;
-        let roles = ["ADMIN", "DOCTOR", "NURSE", "BILLING", "RECEPTION", "PATIENT", "COMPLIANCE_OFFICER", "RESEARCHER"];
+        let roles = ["ADMIN", "DOCTOR", "NURSE", "BILLING", "RECEPTION", "COMPLIANCE_OFFICER", "RESEARCHER"];
         for role in roles {
             let email = format!("{}@Clinic.Test", role.to_lowercase());
-            let patient_id = if role == "PATIENT" { json!(record) } else { json!(null) };
             let reply = app
-                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role, "password": STAFF_PASSWORD, "patientId": patient_id } }))
+                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role, "password": STAFF_PASSWORD } }))
                 .await;
             let user = &reply.ok()["createUser"];
             assert_eq!(user["role"], role);
@@ -35,14 +34,14 @@ on_both_databases! {
         assert!(listed.iter().all(|u| u["role"] != "PATIENT"), "{listed:?}");
         let emails = app.as_user(&registrar, "{ users(role: NURSE) { email } }", json!({})).await;
         emails.assert_code("FORBIDDEN");
-        let without_record = app
+        // Nobody on staff chooses a patient's password: no PATIENT accounts here.
+        let patient_login = app
             .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p2@clinic.test", "name": "P Two", "role": "PATIENT", "password": STAFF_PASSWORD } }))
             .await;
-        without_record.assert_code("BAD_USER_INPUT");
-        let linked_twice = app
-            .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p3@clinic.test", "name": "P Three", "role": "PATIENT", "password": STAFF_PASSWORD, "patientId": record } }))
-            .await;
-        linked_twice.assert_code("BAD_USER_INPUT");
+        patient_login.assert_code("BAD_USER_INPUT");
+        let own = app.patient_account(&record, "NID-Own-Record").await;
+        let me = app.as_user(&own, "{ me { role } }", json!({})).await;
+        assert_eq!(me.ok()["me"]["role"], "PATIENT");
     }
 
     async fn an_admin_reads_the_directory_and_nothing_of_a_chart(app) {

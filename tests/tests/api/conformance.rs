@@ -42,6 +42,7 @@ fn has_operation(action: Action, class: FieldClass) -> bool {
         (Action::Write, c) if c.is_patient_data() => c != FieldClass::PatientRecord,
         (Action::Create | Action::Delete, FieldClass::PatientRecord) => true,
         (_, FieldClass::Accounts) => true,
+        (Action::Create, FieldClass::PatientAccounts) => true,
         (Action::Read, FieldClass::StaffDirectory | FieldClass::Deidentified | FieldClass::AccessReview) => {
             true
         }
@@ -98,6 +99,7 @@ fn probe(action: Action, class: FieldClass, patient: &str, nurse: &str) -> Optio
         (Action::Write, FieldClass::Demographics) => update(json!({ "sex": "OTHER" })),
         (Action::Write, FieldClass::Contact) => update(json!({ "phone": "+1 555 0199" })),
         (Action::Write, FieldClass::Identifiers) => update(json!({ "nationalId": "NID-CHANGED" })),
+        (Action::Write, FieldClass::Restriction) => update(json!({ "restricted": false })),
         (Action::Write, FieldClass::Vitals) => on_patient(
             "mutation($p: ID!, $i: RecordObservationInput!) { recordObservation(patientId: $p, input: $i) { id } }",
             json!({ "kind": "HEART_RATE", "value": 70.0 }),
@@ -150,7 +152,10 @@ async fn session_of(app: &TestApp, role: Role, doctor: &Session, nurse: &Session
         Role::Doctor => doctor.clone(),
         Role::Nurse => nurse.clone(),
         Role::Admin => app.login_admin().await,
-        Role::Patient => app.patient_account(home).await,
+        Role::Patient => {
+            app.patient_account(home, &format!("NID-Home-{}", role.as_str()))
+                .await
+        }
         other => app.user(other.as_str(), "Cell Probe").await,
     }
 }
@@ -233,6 +238,10 @@ on_both_databases! {
                 .as_user(&session, "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }", json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING", "password": caregraph_tests::STAFF_PASSWORD } }))
                 .await;
             assert_outcome(&create_user, any.allows(Action::Create, FieldClass::Accounts), &format!("{role:?} CREATE ACCOUNTS"));
+            let invite = app
+                .as_user(&session, "mutation($p: ID!, $e: String!) { invitePatient(patientId: $p, email: $e) { code } }", json!({ "p": stranger, "e": format!("invited.{}@clinic.test", uuid::Uuid::new_v4().simple()) }))
+                .await;
+            assert_outcome(&invite, any.allows(Action::Create, FieldClass::PatientAccounts), &format!("{role:?} CREATE PATIENT_ACCOUNTS"));
             let target = app.user("BILLING", "Tar Get").await;
             let deactivate = app.as_user(&session, "mutation($u: ID!) { deactivateUser(id: $u) { id } }", json!({ "u": target.id })).await;
             assert_outcome(&deactivate, any.allows(Action::Write, FieldClass::Accounts), &format!("{role:?} WRITE ACCOUNTS"));

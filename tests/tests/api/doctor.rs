@@ -78,7 +78,8 @@ on_both_databases! {
         assert_eq!(chart.ok()["patient"]["assignedNurses"][0]["name"], "Nia Nurse");
         let seen = app.as_user(&nurse, "query($id: ID!) { patient(id: $id) { givenName } }", json!({ "id": id })).await;
         assert_eq!(seen.ok()["patient"]["givenName"], "Cara");
-        let not_a_nurse = app.as_user(&doctor, assign, json!({ "p": id, "n": doctor.id })).await;
+        let colleague = app.user("DOCTOR", "Not Anurse").await;
+        let not_a_nurse = app.as_user(&doctor, assign, json!({ "p": id, "n": colleague.id })).await;
         not_a_nurse.assert_code("BAD_USER_INPUT");
     }
 

@@ -52,7 +52,10 @@ async fn session_for(
         Role::Doctor => (doctor.clone(), any.with(Scope::Treating)),
         Role::Nurse => (nurse.clone(), any.with(Scope::Assigned)),
         Role::Admin => (app.login_admin().await, any),
-        Role::Patient => (app.patient_account(patient_id).await, any.with(Scope::OwnRecord)),
+        Role::Patient => (
+            app.patient_account(patient_id, "NID-Matrix-Fields").await,
+            any.with(Scope::OwnRecord),
+        ),
         other => (
             app.user(other.as_str(), &format!("Some {}", other.as_str()))
                 .await,

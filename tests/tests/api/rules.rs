@@ -114,7 +114,7 @@ on_both_databases! {
         assert_eq!(bodies(&attending).await, ["attending substance use", "nursing handover", "registrar psychotherapy"]);
         assert_eq!(bodies(&registrar).await, ["nursing handover", "registrar psychotherapy"]);
         assert_eq!(bodies(&nurse).await, ["nursing handover"]);
-        let own = app.patient_account(&patient).await;
+        let own = app.patient_account(&patient, "NID-Noel-Notes").await;
         assert_eq!(bodies(&own).await, ["nursing handover"]);
         let nurse_sensitive = app
             .as_user(&nurse, write, json!({ "p": patient, "i": { "sensitivity": "PSYCHOTHERAPY", "body": "not mine to write" } }))
@@ -194,7 +194,7 @@ on_both_databases! {
         let theirs = app.patient(&doctor, "Otto", "Other").await;
         app.assign(&doctor, &mine, &nurse).await;
         app.fill_chart(&doctor, &mine, "Own").await;
-        let me = app.patient_account(&mine).await;
+        let me = app.patient_account(&mine, "NID-Olive-Own").await;
         let list = app.as_user(&me, "{ patients { nodes { id givenName diagnoses { description } invoices { description } } } }", json!({})).await;
         let nodes = list.ok()["patients"]["nodes"].as_array().unwrap().clone();
         assert_eq!(nodes.len(), 1);
@@ -265,5 +265,75 @@ on_both_databases! {
         assert!(!reply.text.contains("Exa"), "an explanation carries no patient data");
         app.as_user(&nurse, query, json!({ "u": nurse.id, "p": patient })).await.assert_code("FORBIDDEN");
         app.as_user(&doctor, query, json!({ "u": nurse.id, "p": patient })).await.assert_code("FORBIDDEN");
+    }
+
+    async fn review_findings_stay_fixed(app) {
+        let registrar = app.user("DOCTOR", "Self Assigner").await;
+        let colleague = app.user("DOCTOR", "Col League").await;
+        let reception = app.user("RECEPTION", "Desk Person").await;
+        let compliance = app.user("COMPLIANCE_OFFICER", "Comp Officer").await;
+        let nurse = app.user("NURSE", "Oracle Nurse").await;
+        let patient = app.patient(&registrar, "Rita", "Review").await;
+        // No self-assignment: it would unlock what only the attending reads.
+        let own = app
+            .as_user(&registrar, "mutation($i: AssignCareTeamInput!) { assignCareTeam(input: $i) { id } }", json!({ "i": { "patientId": patient, "staffId": registrar.id, "kind": "ATTENDING" } }))
+            .await;
+        own.assert_code("FORBIDDEN");
+        // Restricting needs an attending doctor, and the desk cannot restrict.
+        let restrict = "mutation($id: ID!) { updatePatient(id: $id, input: { restricted: true }) { id } }";
+        app.as_user(&registrar, restrict, json!({ "id": patient })).await.assert_code("BAD_USER_INPUT");
+        app.as_user(&reception, restrict, json!({ "id": patient })).await.assert_code("FORBIDDEN");
+        assign(&app, &registrar, &patient, &colleague, "ATTENDING", None, None).await;
+        app.as_user(&registrar, restrict, json!({ "id": patient })).await.ok();
+        // Explaining access to a patient the reviewer cannot see: as missing.
+        let explain = "query($u: ID!, $p: ID!) { explainAccess(userId: $u, patientId: $p) { restricted } }";
+        let hidden = app.as_user(&compliance, explain, json!({ "u": colleague.id, "p": patient })).await;
+        let missing = app.as_user(&compliance, explain, json!({ "u": colleague.id, "p": uuid::Uuid::new_v4().to_string() })).await;
+        hidden.assert_code("NOT_FOUND");
+        assert_eq!(hidden.body, missing.body);
+        // Changing a record the role could never change says nothing of it.
+        let other = app.patient(&colleague, "Otto", "Oracle").await;
+        let diagnosis = app
+            .as_user(&colleague, "mutation($p: ID!) { recordDiagnosis(patientId: $p, input: { icd10Code: \"I10\", description: \"x\" }) { id } }", json!({ "p": other }))
+            .await;
+        let diagnosis_id = diagnosis.ok()["recordDiagnosis"]["id"].clone();
+        let update = "mutation($id: ID!) { updateDiagnosis(id: $id, input: { description: \"y\" }) { id } }";
+        let real = app.as_user(&nurse, update, json!({ "id": diagnosis_id })).await;
+        let fake = app.as_user(&nurse, update, json!({ "id": uuid::Uuid::new_v4().to_string() })).await;
+        assert_eq!(real.body, fake.body);
+        let note = app
+            .as_user(&colleague, "mutation($p: ID!) { writeNote(patientId: $p, input: { sensitivity: PSYCHOTHERAPY, body: \"z\" }) { id } }", json!({ "p": other }))
+            .await;
+        let note_id = note.ok()["writeNote"]["id"].clone();
+        app.assign(&colleague, &other, &nurse).await;
+        let amend = "mutation($id: ID!) { amendNote(id: $id, body: \"changed\") { id } }";
+        let sensitive = app.as_user(&nurse, amend, json!({ "id": note_id })).await;
+        let nothing = app.as_user(&nurse, amend, json!({ "id": uuid::Uuid::new_v4().to_string() })).await;
+        assert_eq!(sensitive.body, nothing.body, "a sensitive note must look like no note");
+    }
+
+    async fn a_patient_sets_their_own_password_with_the_code_and_their_national_id(app) {
+        let doctor = app.user("DOCTOR", "Enrol Doc").await;
+        let desk = app.user("RECEPTION", "Enrol Desk").await;
+        let patient = app.patient(&doctor, "Erin", "Enrol").await;
+        // The desk cannot read the national id that enrolment asks for.
+        let peek = app.as_user(&desk, "query($id: ID!) { patient(id: $id) { nationalId } }", json!({ "id": patient })).await;
+        peek.assert_code("FORBIDDEN");
+        let invite = "mutation($p: ID!, $e: String!) { invitePatient(patientId: $p, email: $e) { code accountId } }";
+        let invitation = app.as_user(&desk, invite, json!({ "p": patient, "e": "erin@patient.test" })).await;
+        let code = invitation.ok()["invitePatient"]["code"].as_str().unwrap().to_owned();
+        app.try_login("erin@patient.test", "").await.assert_code("UNAUTHENTICATED");
+        let enrol = "mutation($c: String!, $n: String!, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }";
+        let wrong = app.graphql(None, enrol, json!({ "c": code, "n": "NID-SOMEONE-ELSE", "p": "erin chooses this passphrase" })).await;
+        let bogus = app.graphql(None, enrol, json!({ "c": "not-a-code", "n": "NID-Erin-Enrol", "p": "erin chooses this passphrase" })).await;
+        wrong.assert_code("BAD_USER_INPUT");
+        assert_eq!(wrong.body, bogus.body, "a wrong national id and a wrong code must look alike");
+        app.graphql(None, enrol, json!({ "c": code, "n": "nid-erin-enrol", "p": "erin chooses this passphrase" })).await.ok();
+        let again = app.graphql(None, enrol, json!({ "c": code, "n": "NID-Erin-Enrol", "p": "someone else takes over" })).await;
+        again.assert_code("BAD_USER_INPUT");
+        let erin = app.login("erin@patient.test", "erin chooses this passphrase").await;
+        let own = app.as_user(&erin, "{ patients { nodes { givenName } } }", json!({})).await;
+        assert_eq!(own.ok()["patients"]["nodes"], json!([{ "givenName": "Erin" }]));
+        app.as_user(&desk, invite, json!({ "p": patient, "e": "erin2@patient.test" })).await.assert_code("BAD_USER_INPUT");
     }
 }

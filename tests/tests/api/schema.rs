@@ -94,7 +94,7 @@ on_both_databases! {
         let compliance = app.user("COMPLIANCE_OFFICER", "Schema Compliance").await;
         insta::assert_json_snapshot!("schema_compliance_officer", view_of(&app, Some(&compliance)).await);
         let registrar = app.patient(&doctor, "Schema", "Self").await;
-        let own = app.patient_account(&registrar).await;
+        let own = app.patient_account(&registrar, "NID-Schema-Self").await;
         let own_view = view_of(&app, Some(&own)).await;
         assert!(!has(&own_view, "Patient.assignedNurses") && !has(&own_view, "Query.users"));
         insta::assert_json_snapshot!("schema_patient", own_view);
