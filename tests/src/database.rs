@@ -18,7 +18,7 @@ pub enum Backend {
     Postgres,
 }
 
-pub(crate) struct TestDatabase {
+pub struct TestDatabase {
     pub url: String,
     file: Option<PathBuf>,
 }
