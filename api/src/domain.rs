@@ -116,6 +116,23 @@ pub fn parse_optional_text(
     Ok(Some(value.to_owned()))
 }
 
+/// Lower-case hex SHA-256: how tokens, codes and the policy text are
+/// fingerprinted (the secrets themselves are never stored).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A page size from a GraphQL `first` argument: `default` when absent,
+/// otherwise 0 to `max`.
+pub fn page_size(first: Option<i32>, default: u64, max: u64) -> Result<u64, AppError> {
+    match first {
+        None => Ok(default),
+        Some(n) if n >= 0 && (n as u64) <= max => Ok(n as u64),
+        Some(_) => Err(AppError::bad_input(format!("first must be between 0 and {max}"))),
+    }
+}
+
 /// A UUID from a GraphQL `ID`.
 pub fn parse_id(field: &'static str, raw: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(raw.trim()).map_err(|_| AppError::bad_input(format!("{field} is not a valid id")))

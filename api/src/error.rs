@@ -90,6 +90,16 @@ impl AppError {
         AppError::Forbidden(reason.into())
     }
 
+    /// A write refused by a unique index becomes a message for the client
+    /// (it races the check made before the write); anything else stays a
+    /// database error.
+    pub fn unique_or_database(e: sea_orm::DbErr, message: &str) -> Self {
+        match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::bad_input(message),
+            _ => AppError::Database(e),
+        }
+    }
+
     pub fn bad_input(message: impl Into<String>) -> Self {
         AppError::BadUserInput(message.into())
     }

@@ -181,11 +181,5 @@ pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccoun
     }
     .insert(db)
     .await
-    .map_err(|e| match e.sql_err() {
-        // Two concurrent creations of one e-mail: the unique index decides.
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::bad_input("an account with this email already exists")
-        }
-        _ => AppError::Database(e),
-    })
+    .map_err(|e| AppError::unique_or_database(e, "an account with this email already exists"))
 }

@@ -30,12 +30,7 @@ impl Caller {
         }
         .insert(&self.db)
         .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::bad_input("a department with this name already exists")
-            }
-            _ => AppError::Database(e),
-        })?;
+        .map_err(|e| AppError::unique_or_database(e, "a department with this name already exists"))?;
         tracing::info!(user_id = %principal.user_id, department_id = %created.id, "department created");
         Ok(created)
     }
@@ -52,12 +47,10 @@ impl Caller {
             .ok_or(AppError::NotFound)?;
         let mut row: department::ActiveModel = current.into();
         row.name = Set(name);
-        let renamed = row.update(&self.db).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::bad_input("a department with this name already exists")
-            }
-            _ => AppError::Database(e),
-        })?;
+        let renamed = row
+            .update(&self.db)
+            .await
+            .map_err(|e| AppError::unique_or_database(e, "a department with this name already exists"))?;
         tracing::info!(user_id = %principal.user_id, department_id = %renamed.id, "department renamed");
         Ok(renamed)
     }

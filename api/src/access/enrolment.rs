@@ -9,13 +9,12 @@ use caregraph_entity::{enrolment, patient, user};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Caller;
 use super::accounts::{NewAccount, create_account};
 use crate::auth::password;
-use crate::domain::{Password, parse_id};
+use crate::domain::{Password, parse_id, sha256_hex};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Role};
 
@@ -31,10 +30,7 @@ pub struct Invitation {
 }
 
 fn code_hash(code: &str) -> String {
-    Sha256::digest(code.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(code.trim().as_bytes())
 }
 
 fn normalised(id: &str) -> String {

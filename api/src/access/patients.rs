@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Caller;
 use super::scope::{Standing, patient_filter, standing};
 use crate::auth::Principal;
-use crate::domain::{parse_id, parse_name, parse_optional_text};
+use crate::domain::{page_size, parse_id, parse_name, parse_optional_text};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Permissions, Relationships};
 
@@ -303,15 +303,7 @@ impl Caller {
         let principal = self.principal()?;
         let scope = self.readable(principal)?;
         self.require_filterable(principal, &filter)?;
-        let limit = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => n as u64,
-            Some(_) => {
-                return Err(AppError::bad_input(format!(
-                    "first must be between 0 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = page_size(first, DEFAULT_PAGE, MAX_PAGE)?;
         let mut query = patient::Entity::find()
             .filter(scope.clone())
             .filter(filter.condition());

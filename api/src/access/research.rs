@@ -18,10 +18,12 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::Caller;
+use crate::domain::page_size;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
 
 pub const PSEUDONYM_KEY_NAME: &str = "research_pseudonym";
+const DEFAULT_PAGE: u64 = 100;
 const MAX_PAGE: u64 = 500;
 
 /// Three-digit ZIP areas with 20,000 people or fewer (US Census 2000, as
@@ -109,15 +111,7 @@ impl Caller {
         after: Option<&str>,
     ) -> AppResult<DeidentifiedPage> {
         self.require(Action::Read, FieldClass::Deidentified)?;
-        let limit = match first {
-            None => 100,
-            Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => n as u64,
-            Some(_) => {
-                return Err(AppError::bad_input(format!(
-                    "first must be between 0 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = page_size(first, DEFAULT_PAGE, MAX_PAGE)?;
         let offset = match after {
             None => 0,
             Some(cursor) => URL_SAFE_NO_PAD

@@ -8,14 +8,13 @@ use caregraph_entity::{server_key, session, user};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Principal;
 use super::password;
 use super::token::TokenKeys;
 use crate::config::Config;
-use crate::domain::Secret;
+use crate::domain::{Secret, sha256_hex};
 use crate::error::{AppError, AppResult};
 use crate::policy::Role;
 
@@ -42,10 +41,7 @@ fn duration(d: std::time::Duration) -> Duration {
 }
 
 fn refresh_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(token.as_bytes())
 }
 
 fn new_refresh_token() -> String {

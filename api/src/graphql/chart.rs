@@ -7,7 +7,7 @@ use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, med
 use chrono::{DateTime, Utc};
 
 use super::errors::ApiResult;
-use super::types::{Date, caller};
+use super::types::{Date, caller, maybe};
 use super::visibility;
 use crate::access::{
     AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,
@@ -16,14 +16,6 @@ use crate::access::{
 
 fn id(uuid: uuid::Uuid) -> ID {
     ID(uuid.to_string())
-}
-
-fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 macro_rules! string_enum {

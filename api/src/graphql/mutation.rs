@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
 use super::errors::ApiResult;
-use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller};
+use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller, maybe};
 use super::visibility;
 use crate::access::{NewAccount, NewObservation, PatientChanges, VitalSign};
 use crate::domain::parse_id;
@@ -75,14 +75,6 @@ pub struct RecordObservationInput {
     value: f64,
     /// When it was measured; now if left out.
     recorded_at: Option<DateTime<Utc>>,
-}
-
-fn optional<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 #[Object]
@@ -196,14 +188,14 @@ impl CoreMutation {
             date_of_birth: input.date_of_birth.map(|d| d.0),
             sex: input.sex.map(Sex::as_str),
             restricted: input.restricted,
-            department_id: optional(input.department_id)
+            department_id: maybe(input.department_id)
                 .map(|id| id.map(|id| parse_id("departmentId", &id)).transpose())
                 .transpose()?,
-            phone: optional(input.phone),
-            address: optional(input.address),
-            postal_code: optional(input.postal_code),
-            email: optional(input.email),
-            national_id: optional(input.national_id),
+            phone: maybe(input.phone),
+            address: maybe(input.address),
+            postal_code: maybe(input.postal_code),
+            email: maybe(input.email),
+            national_id: maybe(input.national_id),
         };
         Ok(Patient(caller(ctx).update_patient(&id, changes).await?))
     }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::{Action, FieldClass, Grant, Holder, Role, Scope};
@@ -72,10 +71,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 pub(super) fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::sha256_hex(text.as_bytes())
 }
 
 fn holder_name(holder: &Holder) -> String {
