@@ -36,6 +36,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// E-mail domains staff accounts must use (lower-case); empty: any.
+    pub staff_email_domains: Vec<String>,
 }
 
 impl Config {
@@ -56,6 +58,7 @@ impl Config {
             log_json: false,
             max_body_bytes: 64 * 1024,
             workers: None,
+            staff_email_domains: Vec::new(),
         }
     }
 
@@ -145,6 +148,9 @@ impl Config {
                 });
             }
         };
+        if let Some(v) = get("staff_email_domains") {
+            config.staff_email_domains = parse_domains(&v)?;
+        }
         if let Some(v) = get("workers") {
             config.workers = Some(v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid {
                 key: "CAREGRAPH_WORKERS",
@@ -153,6 +159,31 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// `clinic.example, ward.clinic.example`: bare domain names, no `@`.
+fn parse_domains(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            let valid = d.contains('.')
+                && !d.starts_with('.')
+                && !d.ends_with('.')
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if valid {
+                Ok(d)
+            } else {
+                Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_STAFF_EMAIL_DOMAINS",
+                    message: format!(
+                        "{d:?} is not a domain name (expected e.g. clinic.example, ward.clinic.example)"
+                    ),
+                })
+            }
+        })
+        .collect()
 }
 
 fn read_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
@@ -187,6 +218,21 @@ mod tests {
     fn a_short_jwt_secret_is_refused() {
         let values = HashMap::from([("jwt_secret".to_owned(), "too short".to_owned())]);
         assert!(Config::from_values(&values).is_err());
+    }
+
+    #[test]
+    fn staff_email_domains_are_a_comma_separated_list() {
+        let values = HashMap::from([(
+            "staff_email_domains".to_owned(),
+            " Clinic.Example, @ward.clinic.example ".to_owned(),
+        )]);
+        let config = Config::from_values(&values).unwrap();
+        assert_eq!(
+            config.staff_email_domains,
+            ["clinic.example", "ward.clinic.example"]
+        );
+        let bad = HashMap::from([("staff_email_domains".to_owned(), "not a domain".to_owned())]);
+        assert!(Config::from_values(&bad).is_err());
     }
 
     #[test]

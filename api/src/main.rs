@@ -17,6 +17,9 @@ USAGE:
 COMMANDS:
     serve           Serve the API (the default): POST /graphql, GraphiQL at GET /graphql
     seed-demo       Create a demo clinic with documented logins (see README)
+    create-admin --email E
+                    Create an administrator; the password is read from the
+                    first line of standard input (at least 15 characters)
     export-schema   Print the GraphQL schema (SDL) to standard output
     check-policy    Validate the access policy and exit
     policy matrix [PATH]
@@ -32,6 +35,9 @@ fn main() -> ExitCode {
     if command == "policy" {
         return policy_command(&args[1..]);
     }
+    if command == "create-admin" {
+        return create_admin_command(&args[1..]);
+    }
     if args.len() > 1 {
         eprintln!("unexpected argument: {}\n\n{USAGE}", args[1]);
         return ExitCode::from(2);
@@ -45,7 +51,9 @@ fn main() -> ExitCode {
             print!("{}", graphql::sdl());
             ExitCode::SUCCESS
         }
-        "serve" | "seed-demo" | "check-policy" => run(command),
+        "serve" => run("serve"),
+        "seed-demo" => run("seed-demo"),
+        "check-policy" => run("check-policy"),
         other => {
             eprintln!("unknown command: {other}\n\n{USAGE}");
             ExitCode::from(2)
@@ -94,7 +102,42 @@ fn policy_command(args: &[String]) -> ExitCode {
     }
 }
 
-fn run(command: &str) -> ExitCode {
+/// `create-admin --email E` (or `--email=E`): the operator on the server
+/// host makes an administrator, outside four-eyes provisioning.
+fn create_admin_command(args: &[String]) -> ExitCode {
+    let email = match args {
+        [flag, email] if flag == "--email" => email.clone(),
+        [flag] if flag.starts_with("--email=") => flag["--email=".len()..].to_owned(),
+        _ => {
+            eprintln!("usage: caregraph create-admin --email E   (password on standard input)");
+            return ExitCode::from(2);
+        }
+    };
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("password for {email} (it is echoed; prefer piping it in), then Enter:");
+    }
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        eprintln!("caregraph: cannot read the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    run_with(move |config| {
+        Box::pin(async move {
+            let (db, _) = startup::open_database(&config).await.map_err(|e| e.to_string())?;
+            let admin = caregraph::bootstrap::create_admin(&db, &email, password)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("administrator {} created ({})", admin.email, admin.id);
+            Ok(())
+        })
+    })
+}
+
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// Reads the configuration, starts logging and a runtime, and runs `job`.
+fn run_with(job: impl FnOnce(Config) -> Job) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -110,33 +153,7 @@ fn run(command: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: Result<(), String> = runtime.block_on(async {
-        match command {
-            "check-policy" => {
-                let policy = startup::load_policy(&config).map_err(|e| e.to_string())?;
-                println!(
-                    "{}: valid ({} grants, sha256 {})",
-                    policy.source(),
-                    policy.grants().len(),
-                    policy.digest()
-                );
-                Ok(())
-            }
-            "seed-demo" => {
-                let (db, _) = startup::open_database(&config).await.map_err(|e| e.to_string())?;
-                match seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
-                    SeedOutcome::Seeded => println!("demo clinic created; logins are listed in the README"),
-                    SeedOutcome::AlreadyThere => println!("demo clinic already present; nothing changed"),
-                }
-                Ok(())
-            }
-            _ => {
-                let app = Application::build(config).await.map_err(|e| e.to_string())?;
-                app.run_until_stopped().await.map_err(|e| e.to_string())
-            }
-        }
-    });
-    match result {
+    match runtime.block_on(job(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -144,4 +161,37 @@ fn run(command: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(command: &'static str) -> ExitCode {
+    run_with(move |config| {
+        Box::pin(async move {
+            match command {
+                "check-policy" => {
+                    let policy = startup::load_policy(&config).map_err(|e| e.to_string())?;
+                    println!(
+                        "{}: valid ({} grants, sha256 {})",
+                        policy.source(),
+                        policy.grants().len(),
+                        policy.digest()
+                    );
+                    Ok(())
+                }
+                "seed-demo" => {
+                    let (db, _) = startup::open_database(&config).await.map_err(|e| e.to_string())?;
+                    match seed::seed_demo(&db).await.map_err(|e| e.to_string())? {
+                        SeedOutcome::Seeded => {
+                            println!("demo clinic created; logins are listed in the README")
+                        }
+                        SeedOutcome::AlreadyThere => println!("demo clinic already present; nothing changed"),
+                    }
+                    Ok(())
+                }
+                _ => {
+                    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+                    app.run_until_stopped().await.map_err(|e| e.to_string())
+                }
+            }
+        })
+    })
 }

@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::access::{NewAccount, create_account};
+use crate::access::{UnrestrictedAccount, unrestricted_create_account};
 use crate::error::AppResult;
 use crate::policy::Role;
 
@@ -124,15 +124,14 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
     }
     let mut staff = Vec::new();
     for (local, name, role, password) in DEMO_STAFF {
-        let account = NewAccount {
+        let account = UnrestrictedAccount {
             email: format!("{local}@{DEMO_DOMAIN}"),
             name: (*name).to_owned(),
             role: *role,
             password: (*password).to_owned(),
             patient_id: None,
-            department_id: None,
         };
-        staff.push(create_account(db, account).await?);
+        staff.push(unrestricted_create_account(db, account).await?);
     }
     let now = Utc::now();
     for (n, demo) in DEMO_PATIENTS.iter().enumerate() {
@@ -166,15 +165,14 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
         .one(db)
         .await?
         .map(|p| p.id);
-    create_account(
+    unrestricted_create_account(
         db,
-        NewAccount {
+        UnrestrictedAccount {
             email: format!("{local}@{DEMO_DOMAIN}"),
             name: "Maria Lopez".to_owned(),
             role: Role::Patient,
             password: password.to_owned(),
             patient_id: first_patient,
-            department_id: None,
         },
     )
     .await?;
@@ -295,6 +293,7 @@ async fn unrestricted_insert_patient(
         restricted: Set(false),
         department_id: Set(None),
         research_id: Set(Some(Uuid::new_v4())),
+        had_account: Set(false),
         registered_by: Set(registered_by),
         created_at: Set(now),
         updated_at: Set(now),

@@ -96,6 +96,9 @@ impl Application {
             db,
             sessions,
             pseudonym_key,
+            account_rules: Arc::new(crate::access::AccountRules {
+                staff_email_domains: config.staff_email_domains.clone(),
+            }),
             max_body_bytes: config.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {

@@ -29,13 +29,13 @@ macro_rules! belongs_to_patient {
     };
 }
 
+pub mod account_enrolment;
 pub mod allergy;
 pub mod care_assignment;
 pub mod clinical_note;
 pub mod coverage;
 pub mod department;
 pub mod diagnosis;
-pub mod enrolment;
 pub mod invoice;
 pub mod medication;
 pub mod observation;

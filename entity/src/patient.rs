@@ -23,6 +23,9 @@ pub struct Model {
     pub department_id: Option<Uuid>,
     /// Random; orders and keys the research data set instead of `id`.
     pub research_id: Option<Uuid>,
+    /// Whether an account for this record was ever opened: inviting the
+    /// patient again needs a second person's approval.
+    pub had_account: bool,
     /// The staff member who registered the patient (part of the TREATING scope).
     pub registered_by: Uuid,
     pub created_at: DateTimeUtc,

@@ -19,6 +19,10 @@ pub use logs::captured_logs;
 
 pub const ADMIN_EMAIL: &str = "root-admin@clinic.test";
 pub const ADMIN_PASSWORD: &str = "bootstrap admin passphrase";
+/// A second administrator, made by the operator (`caregraph create-admin`),
+/// who approves the first one's account requests.
+pub const APPROVER_EMAIL: &str = "second-admin@clinic.test";
+pub const APPROVER_PASSWORD: &str = "second admin passphrase";
 /// Every account the harness creates gets this password.
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 
@@ -141,6 +145,9 @@ impl TestApp {
         let (db, _) = caregraph::db::connect(&database.url)
             .await
             .expect("the test connects to its database");
+        caregraph::bootstrap::create_admin(&db, APPROVER_EMAIL, APPROVER_PASSWORD.to_owned())
+            .await
+            .expect("the operator creates a second administrator");
         Some(TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
@@ -221,22 +228,76 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
-    /// Creates an account of the role (as the bootstrap admin) and logs it in.
+    pub async fn login_approver(&self) -> Session {
+        self.login(APPROVER_EMAIL, APPROVER_PASSWORD).await
+    }
+
+    /// Creates an account of the role the way a clinic does and logs it in:
+    /// the bootstrap admin requests it, the second admin approves it, and the
+    /// new staff member enrols with both halves of the code.
     pub async fn user(&self, role: &str, name: &str) -> Session {
-        let admin = self.login_admin().await;
         let email = format!(
             "{}.{}@clinic.test",
             name.to_lowercase().replace(' ', "."),
             uuid::Uuid::new_v4().simple()
         );
-        self.as_user(
-            &admin,
-            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
-            json!({ "input": { "email": email, "name": name, "role": role, "password": STAFF_PASSWORD } }),
+        let (id, requester_half) = self.request_account(&email, name, role).await;
+        let approver_half = self.approve(&self.login_approver().await, &id).await;
+        self.enrol(&format!("{requester_half}{approver_half}"), None, STAFF_PASSWORD)
+            .await
+            .ok();
+        self.login(&email, STAFF_PASSWORD).await
+    }
+
+    /// `createUser` as the bootstrap admin: the new account's id and the
+    /// requester's half of its code.
+    pub async fn request_account(&self, email: &str, name: &str, role: &str) -> (String, String) {
+        self.request_account_as(&self.login_admin().await, email, name, role)
+            .await
+    }
+
+    /// `createUser` as this administrator.
+    pub async fn request_account_as(
+        &self,
+        admin: &Session,
+        email: &str,
+        name: &str,
+        role: &str,
+    ) -> (String, String) {
+        let reply = self
+            .as_user(
+                admin,
+                "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } code } }",
+                json!({ "input": { "email": email, "name": name, "role": role } }),
+            )
+            .await;
+        let created = &reply.ok()["createUser"];
+        (
+            created["user"]["id"].as_str().unwrap().to_owned(),
+            created["code"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// `approveAccount` as `approver`: the second half of the code.
+    pub async fn approve(&self, approver: &Session, account_id: &str) -> String {
+        let reply = self
+            .as_user(
+                approver,
+                "mutation($u: ID!) { approveAccount(userId: $u) }",
+                json!({ "u": account_id }),
+            )
+            .await;
+        reply.ok()["approveAccount"].as_str().unwrap().to_owned()
+    }
+
+    /// `enrolAccount`, anonymously.
+    pub async fn enrol(&self, code: &str, national_id: Option<&str>, password: &str) -> Reply {
+        self.graphql(
+            None,
+            "mutation($c: String!, $n: String, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }",
+            json!({ "c": code, "n": national_id, "p": password }),
         )
         .await
-        .ok();
-        self.login(&email, STAFF_PASSWORD).await
     }
 
     /// Registers a patient as `doctor` with every field filled; returns its id.
@@ -277,13 +338,7 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned();
-        self.graphql(
-            None,
-            "mutation($c: String!, $n: String!, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }",
-            json!({ "c": code, "n": national_id, "p": STAFF_PASSWORD }),
-        )
-        .await
-        .ok();
+        self.enrol(&code, Some(national_id), STAFF_PASSWORD).await.ok();
         self.login(&email, STAFF_PASSWORD).await
     }
 

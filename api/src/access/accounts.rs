@@ -1,89 +1,277 @@
 //! Staff and patient accounts: administered by whoever the policy grants
 //! ACCOUNTS to; listed to whoever it grants STAFF_DIRECTORY to.
+//!
+//! No single person can mint a login that reads patient data: a staff
+//! account (or its re-activation) is only a request until a second person
+//! approves it (see `enrolment`), and its owner chooses the password.
 
-use caregraph_entity::{patient, user};
+use std::collections::HashSet;
+
+use caregraph_entity::{account_enrolment, patient, user};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::Caller;
+use super::enrolment::{EnrolmentCode, EnrolmentKind, NOT_ENROLLED, NewEnrolment, issue};
+use super::scope::patient_filter;
 use crate::auth::password;
 use crate::auth::sessions::SessionStore;
-use crate::domain::{Email, Password, parse_id, parse_name};
+use crate::domain::{Email, Password, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Role};
 
-pub struct NewAccount {
+/// A staff account as requested by an administrator: no password, which
+/// only its owner ever chooses.
+pub struct StaffAccountRequest {
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub password: String,
-    /// PATIENT accounts only: the record the account belongs to.
-    pub patient_id: Option<Uuid>,
     pub department_id: Option<Uuid>,
 }
 
+/// An account as the caller may see it: the e-mail only where the caller
+/// may read it (own account; staff e-mails with ACCOUNTS; a patient's login
+/// e-mail is that patient's CONTACT data).
+pub struct AccountView {
+    pub account: user::Model,
+    pub email_readable: bool,
+}
+
+/// Which e-mail domains staff accounts may use; empty: any.
+#[derive(Clone, Debug, Default)]
+pub struct AccountRules {
+    pub staff_email_domains: Vec<String>,
+}
+
+impl AccountRules {
+    fn check_staff_email(&self, email: &Email) -> AppResult<()> {
+        if self.staff_email_domains.is_empty() {
+            return Ok(());
+        }
+        let domain = email.as_str().rsplit_once('@').map_or("", |(_, d)| d);
+        if self.staff_email_domains.iter().any(|allowed| allowed == domain) {
+            Ok(())
+        } else {
+            Err(AppError::bad_input(format!(
+                "staff accounts use an e-mail address at {}",
+                self.staff_email_domains.join(", ")
+            )))
+        }
+    }
+}
+
 impl Caller {
-    pub async fn me(&self) -> AppResult<user::Model> {
+    pub async fn me(&self) -> AppResult<AccountView> {
         let principal = self.principal()?;
-        user::Entity::find_by_id(principal.user_id)
+        let account = user::Entity::find_by_id(principal.user_id)
             .one(&self.db)
             .await?
-            .ok_or(AppError::Unauthenticated)
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(self.account_view(account))
     }
 
-    /// With ACCOUNTS: every account. With only STAFF_DIRECTORY: active staff,
-    /// never patients' accounts (being a patient here is itself PHI).
-    pub async fn users(&self, role: Option<Role>) -> AppResult<Vec<user::Model>> {
+    /// How the caller sees one account met outside the account list (a care
+    /// team member, a freshly requested account): staff e-mails with
+    /// ACCOUNTS, patients' e-mails to nobody but the patient.
+    pub fn account_view(&self, account: user::Model) -> AccountView {
+        let own = self.principal.is_some_and(|p| p.user_id == account.id);
+        let email_readable = own
+            || (account.patient_id.is_none()
+                && account.role != Role::Patient.as_str()
+                && self.could_ever(Action::Read, FieldClass::Accounts));
+        AccountView {
+            account,
+            email_readable,
+        }
+    }
+
+    /// With ACCOUNTS: every staff account, and the accounts of the patients
+    /// whose record the caller may find (never a restricted one reached by
+    /// ANY). With only STAFF_DIRECTORY: active staff, never patients'
+    /// accounts (being a patient here is itself PHI).
+    pub async fn users(&self, role: Option<Role>) -> AppResult<Vec<AccountView>> {
         let principal = self.require(Action::Read, FieldClass::StaffDirectory)?;
+        let staff = user::Column::Role.ne(Role::Patient.as_str());
+        let now = Utc::now();
         let mut query = user::Entity::find();
-        if !self
+        if self
             .policy
             .could_ever(principal.role, Action::Read, FieldClass::Accounts)
         {
-            query = query
-                .filter(user::Column::Role.ne(Role::Patient.as_str()))
-                .filter(user::Column::Active.eq(true));
+            let mut shown = Condition::any().add(staff);
+            if let Ok(findable) =
+                patient_filter(&self.policy, principal, Action::Read, FieldClass::Directory, now)
+            {
+                shown = shown.add(
+                    user::Column::PatientId.in_subquery(
+                        Query::select()
+                            .column(patient::Column::Id)
+                            .from(patient::Entity)
+                            .cond_where(findable)
+                            .to_owned(),
+                    ),
+                );
+            }
+            query = query.filter(shown);
+        } else {
+            query = query.filter(staff).filter(user::Column::Active.eq(true));
         }
         if let Some(role) = role {
             query = query.filter(user::Column::Role.eq(role.as_str()));
         }
-        Ok(query
+        let accounts = query
             .order_by_asc(user::Column::Name)
             .order_by_asc(user::Column::Id)
             .all(&self.db)
-            .await?)
+            .await?;
+        let contact = self.patients_with_readable_contact(&accounts).await?;
+        Ok(accounts
+            .into_iter()
+            .map(|account| match account.patient_id {
+                Some(patient_id) => AccountView {
+                    email_readable: contact.contains(&patient_id)
+                        || self.principal.is_some_and(|p| p.user_id == account.id),
+                    account,
+                },
+                None => self.account_view(account),
+            })
+            .collect())
     }
 
-    pub async fn create_user(&self, account: NewAccount) -> AppResult<user::Model> {
+    /// Of the patients these accounts belong to, those whose CONTACT data the
+    /// caller may read: one statement, with the scope as its filter.
+    async fn patients_with_readable_contact(&self, accounts: &[user::Model]) -> AppResult<HashSet<Uuid>> {
+        let principal = self.principal()?;
+        let ids: Vec<Uuid> = accounts.iter().filter_map(|a| a.patient_id).collect();
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let Ok(readable) = patient_filter(
+            &self.policy,
+            principal,
+            Action::Read,
+            FieldClass::Contact,
+            Utc::now(),
+        ) else {
+            return Ok(HashSet::new());
+        };
+        Ok(patient::Entity::find()
+            .select_only()
+            .column(patient::Column::Id)
+            .filter(patient::Column::Id.is_in(ids))
+            .filter(readable)
+            .into_tuple::<Uuid>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Requests a staff account. It cannot log in until a different ADMIN or
+    /// a COMPLIANCE_OFFICER approves it and its owner enrols with both halves
+    /// of the code; the requester receives the first half.
+    pub async fn request_account(
+        &self,
+        request: StaffAccountRequest,
+    ) -> AppResult<(AccountView, EnrolmentCode)> {
         let principal = self.require(Action::Create, FieldClass::Accounts)?;
-        if account.role == Role::Patient || account.patient_id.is_some() {
+        if request.role == Role::Patient {
             return Err(AppError::bad_input(
                 "patient accounts are created with invitePatient: the patient chooses the password",
             ));
         }
-        create_account(&self.db, account).await.inspect(|created| {
-            tracing::info!(
-                target: "caregraph::security",
-                user_id = %principal.user_id,
-                created_user_id = %created.id,
-                role = %created.role,
-                "account created"
-            )
-        })
+        let email = Email::parse(&request.email)?;
+        self.account_rules.check_staff_email(&email)?;
+        let txn = self.db.begin().await?;
+        let account = insert_account(
+            &txn,
+            AccountRow {
+                email,
+                name: parse_name("name", &request.name)?,
+                role: request.role,
+                password_hash: NOT_ENROLLED.to_owned(),
+                active: false,
+                patient_id: None,
+                department_id: request.department_id,
+            },
+        )
+        .await?;
+        let code = issue(
+            &txn,
+            NewEnrolment {
+                kind: EnrolmentKind::StaffAccount,
+                account_id: account.id,
+                patient_id: None,
+                email: None,
+                requested_by: principal.user_id,
+                needs_approval: true,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(
+            target: "caregraph::security",
+            user_id = %principal.user_id,
+            requested_user_id = %account.id,
+            role = %account.role,
+            "account requested"
+        );
+        Ok((self.account_view(account), code))
+    }
+
+    /// Opens a deactivated (or never enrolled) staff account again, by the
+    /// same four-eyes enrolment as a new one: its owner sets a new password.
+    pub async fn reactivate_user(&self, id: &str) -> AppResult<(AccountView, EnrolmentCode)> {
+        let principal = self.require(Action::Write, FieldClass::Accounts)?;
+        let target = self.other_account(principal.user_id, id, "reactivate").await?;
+        if target.active {
+            return Err(AppError::bad_input("this account is active"));
+        }
+        if target.patient_id.is_some() || target.role == Role::Patient.as_str() {
+            return Err(AppError::bad_input(
+                "a patient's account is opened again by a new invitation from the desk",
+            ));
+        }
+        let code = issue(
+            &self.db,
+            NewEnrolment {
+                kind: EnrolmentKind::Reactivation,
+                account_id: target.id,
+                patient_id: None,
+                email: None,
+                requested_by: principal.user_id,
+                needs_approval: true,
+            },
+        )
+        .await?;
+        tracing::info!(target: "caregraph::security", user_id = %principal.user_id, reactivated_user_id = %target.id, "account re-activation requested");
+        Ok((self.account_view(target), code))
     }
 
     pub async fn delete_user(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "delete").await?;
         self.keep_an_admin(&target).await?;
-        // Sessions go with the account (foreign key), so its tokens die with it.
-        user::Entity::delete_by_id(target.id).exec(&self.db).await?;
+        let txn = self.db.begin().await?;
+        // Sessions go with the account (foreign key), so its tokens die with
+        // it; so do codes that could still enrol it.
+        account_enrolment::Entity::delete_many()
+            .filter(account_enrolment::Column::AccountId.eq(target.id))
+            .filter(account_enrolment::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        user::Entity::delete_by_id(target.id).exec(&txn).await?;
+        txn.commit().await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deleted_user_id = %target.id, "account deleted");
         Ok(())
     }
 
-    pub async fn deactivate_user(&self, id: &str) -> AppResult<user::Model> {
+    pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;
         self.keep_an_admin(&target).await?;
@@ -93,11 +281,11 @@ impl Caller {
         let updated = row.update(&self.db).await?;
         SessionStore::revoke_all_for_user(&self.db, updated.id).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deactivated_user_id = %updated.id, "account deactivated");
-        Ok(updated)
+        Ok(self.account_view(updated))
     }
 
     async fn other_account(&self, own_id: Uuid, id: &str, verb: &str) -> AppResult<user::Model> {
-        let id = parse_id("id", id)?;
+        let id = crate::domain::parse_id("id", id)?;
         if id == own_id {
             return Err(AppError::bad_input(format!("you cannot {verb} your own account")));
         }
@@ -126,9 +314,59 @@ impl Caller {
     }
 }
 
-/// Creates an account after checking every input. Also used by the start-up
-/// bootstrap and the demo seed, which act for no caller.
-pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccount) -> AppResult<user::Model> {
+struct AccountRow {
+    email: Email,
+    name: String,
+    role: Role,
+    password_hash: String,
+    active: bool,
+    patient_id: Option<Uuid>,
+    department_id: Option<Uuid>,
+}
+
+async fn insert_account(db: &impl ConnectionTrait, row: AccountRow) -> AppResult<user::Model> {
+    super::departments::existing_department(db, row.department_id).await?;
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(row.email.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::bad_input("an account with this email already exists"));
+    }
+    user::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        email: Set(row.email.as_str().to_owned()),
+        name: Set(row.name),
+        role: Set(row.role.as_str().to_owned()),
+        password_hash: Set(row.password_hash),
+        active: Set(row.active),
+        department_id: Set(row.department_id),
+        patient_id: Set(row.patient_id),
+        created_at: Set(Utc::now()),
+        deactivated_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| AppError::unique_or_database(e, "an account with this email already exists"))
+}
+
+/// An account with a password, for those who act for no caller: the
+/// operator on the server host (`caregraph create-admin`, the first
+/// administrator from the environment) and the demo seed. It bypasses
+/// four-eyes provisioning by design, so it is named to be found.
+pub struct UnrestrictedAccount {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+    /// PATIENT accounts only: the record the account belongs to.
+    pub patient_id: Option<Uuid>,
+}
+
+pub async fn unrestricted_create_account(
+    db: &sea_orm::DatabaseConnection,
+    account: UnrestrictedAccount,
+) -> AppResult<user::Model> {
     let email = Email::parse(&account.email)?;
     match (account.role, account.patient_id) {
         (Role::Patient, None) => {
@@ -138,15 +376,14 @@ pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccoun
         }
         (Role::Patient, Some(patient_id)) => {
             let exists = patient::Entity::find_by_id(patient_id).count(db).await? > 0;
-            if !exists {
-                return Err(AppError::bad_input("patientId does not name a patient"));
-            }
             let linked = user::Entity::find()
                 .filter(user::Column::PatientId.eq(patient_id))
                 .count(db)
                 .await?;
-            if linked > 0 {
-                return Err(AppError::bad_input("this patient already has an account"));
+            if !exists || linked > 0 {
+                return Err(AppError::bad_input(
+                    "patientId must name a patient without an account",
+                ));
             }
         }
         (_, Some(_)) => {
@@ -156,30 +393,22 @@ pub async fn create_account(db: &sea_orm::DatabaseConnection, account: NewAccoun
         }
         (_, None) => {}
     }
-    super::departments::existing_department(db, account.department_id).await?;
     let name = parse_name("name", &account.name)?;
-    let password = Password::parse(account.password)?;
-    let taken = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .count(db)
-        .await?;
-    if taken > 0 {
-        return Err(AppError::bad_input("an account with this email already exists"));
+    let password_hash = password::hash(Password::parse(account.password)?).await?;
+    if let Some(patient_id) = account.patient_id {
+        super::enrolment::mark_had_account(db, patient_id).await?;
     }
-    let password_hash = password::hash(password).await?;
-    user::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        email: Set(email.as_str().to_owned()),
-        name: Set(name),
-        role: Set(account.role.as_str().to_owned()),
-        password_hash: Set(password_hash),
-        active: Set(true),
-        department_id: Set(account.department_id),
-        patient_id: Set(account.patient_id),
-        created_at: Set(Utc::now()),
-        deactivated_at: Set(None),
-    }
-    .insert(db)
+    insert_account(
+        db,
+        AccountRow {
+            email,
+            name,
+            role: account.role,
+            password_hash,
+            active: true,
+            patient_id: account.patient_id,
+            department_id: None,
+        },
+    )
     .await
-    .map_err(|e| AppError::unique_or_database(e, "an account with this email already exists"))
 }

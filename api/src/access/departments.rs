@@ -57,7 +57,10 @@ impl Caller {
 }
 
 /// Checks that a department id names a department.
-pub(super) async fn existing_department(db: &sea_orm::DatabaseConnection, id: Option<Uuid>) -> AppResult<()> {
+pub(super) async fn existing_department(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Option<Uuid>,
+) -> AppResult<()> {
     match id {
         None => Ok(()),
         Some(id) => department::Entity::find_by_id(id)

@@ -24,9 +24,11 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
 use sea_orm::DatabaseConnection;
 
-pub use accounts::{NewAccount, create_account};
+pub use accounts::{
+    AccountRules, AccountView, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account,
+};
 pub use care_team::NewAssignment;
-pub use enrolment::Invitation;
+pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
 };
@@ -52,6 +54,7 @@ pub struct Caller {
     /// One login or refresh per request: aliases must not multiply guesses.
     credential_used: std::sync::atomic::AtomicBool,
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
+    account_rules: Arc<AccountRules>,
     policy: Arc<Policy>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
@@ -74,6 +77,7 @@ impl Caller {
         db: DatabaseConnection,
         sessions: Arc<SessionStore>,
         pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
+        account_rules: Arc<AccountRules>,
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
@@ -101,6 +105,7 @@ impl Caller {
             invoices: record_loader(&db),
             principal,
             pseudonym_key,
+            account_rules,
             policy,
             db,
             sessions,

@@ -491,6 +491,7 @@ impl Caller {
                 restricted: Set(false),
                 department_id: Set(None),
                 research_id: Set(Some(Uuid::new_v4())),
+                had_account: Set(false),
                 postal_code: Set(None),
                 registered_by: Set(principal.user_id),
                 created_at: Set(now),

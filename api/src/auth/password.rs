@@ -55,24 +55,33 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
 }
 
-/// Checks a candidate against a stored hash. With no stored hash (unknown
-/// account) it checks against a fixed dummy hash, so that the answer takes as
-/// long for an unknown e-mail as for a wrong password.
+/// Checks a candidate against a stored hash. Whatever is stored, the same
+/// argon2 work is done: with no account, or an account whose stored value is
+/// no password hash (not yet enrolled), the candidate is checked against a
+/// fixed dummy hash and refused, so the time taken tells nothing about the
+/// e-mail address.
 pub async fn verify(stored: Option<String>, candidate: Secret<String>) -> Result<bool, AppError> {
     let _slot = slot().await?;
     tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let Ok(parsed) = PasswordHash::new(&stored) else {
-            return Ok(false);
-        };
+        let (hash, real) = hash_to_check(stored.as_deref());
         let matches = hasher()
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+            .verify_password(candidate.expose_secret().as_bytes(), &hash)
             .is_ok();
-        Ok(known && matches)
+        Ok(real && matches)
     })
     .await
     .map_err(|e| AppError::Internal(format!("password verification task failed: {e}")))?
+}
+
+/// The hash to verify against, and whether a match may count: only a real
+/// argon2id hash with our parameters counts; anything else is replaced by
+/// the dummy, which costs the same.
+fn hash_to_check(stored: Option<&str>) -> (PasswordHash<'_>, bool) {
+    let dummy = || PasswordHash::new(dummy_hash()).expect("the dummy hash is a PHC string");
+    match stored.map(PasswordHash::new) {
+        Some(Ok(hash)) if hash.algorithm == Algorithm::Argon2id.ident() => (hash, true),
+        _ => (dummy(), false),
+    }
 }
 
 /// Computes the dummy hash ahead of the first failed login, so that even the
@@ -112,5 +121,23 @@ mod tests {
         .await
         .unwrap();
         assert!(ok && !wrong && !unknown);
+    }
+
+    #[test]
+    fn an_account_without_a_password_is_checked_against_the_dummy_hash() {
+        for stored in [
+            None,
+            Some("!not-enrolled"),
+            Some(""),
+            Some("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
+        ] {
+            let (hash, real) = hash_to_check(stored);
+            assert!(!real, "{stored:?} must never count as a match");
+            // The same argon2id work as for a real account: the dummy is a
+            // hash made with the production parameters.
+            assert_eq!(hash.algorithm, Algorithm::Argon2id.ident());
+            assert_eq!(hash.to_string(), dummy_hash());
+            assert!(dummy_hash().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        }
     }
 }

@@ -4,6 +4,7 @@ mod chart;
 pub mod errors;
 mod mutation;
 mod organisation;
+mod provisioning;
 mod query;
 mod review;
 mod types;
@@ -19,6 +20,7 @@ pub struct Query(
     query::CoreQuery,
     organisation::OrganisationQuery,
     review::ReviewQuery,
+    provisioning::ProvisioningQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -26,6 +28,7 @@ pub struct Mutation(
     mutation::CoreMutation,
     chart::ChartMutation,
     organisation::OrganisationMutation,
+    provisioning::ProvisioningMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;

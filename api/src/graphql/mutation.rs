@@ -4,34 +4,11 @@ use chrono::{DateTime, Utc};
 use super::errors::ApiResult;
 use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller, maybe};
 use super::visibility;
-use crate::access::{NewAccount, NewObservation, PatientChanges, VitalSign};
+use crate::access::{NewObservation, PatientChanges, VitalSign};
 use crate::domain::parse_id;
-use crate::policy::Role;
 
 #[derive(Default)]
 pub struct CoreMutation;
-
-#[derive(InputObject)]
-#[graphql(visible = "visibility::creates_accounts")]
-pub struct CreateUserInput {
-    email: String,
-    name: String,
-    role: Role,
-    /// 15 to 128 characters; any characters; a passphrase works well.
-    password: String,
-    department_id: Option<ID>,
-}
-
-/// What the desk hands the patient: a one-time code to set their password.
-#[derive(async_graphql::SimpleObject)]
-#[graphql(visible = "visibility::invites_patients")]
-pub struct PatientInvitation {
-    account_id: ID,
-    /// Give it to the patient only; it works once, for 72 hours, and only
-    /// together with the national id on their record.
-    code: String,
-    expires_at: chrono::DateTime<chrono::Utc>,
-}
 
 #[derive(InputObject)]
 #[graphql(visible = "visibility::creates_patients")]
@@ -89,56 +66,11 @@ impl CoreMutation {
         Ok(AuthPayload(caller(ctx).refresh(&refresh_token).await?))
     }
 
-    /// Sets the password of an invited patient account: the code from the
-    /// desk, the national id on the record, and a password of your choosing.
-    async fn enrol_account(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-        national_id: String,
-        password: String,
-    ) -> ApiResult<bool> {
-        caller(ctx).enrol(&code, &national_id, password).await?;
-        Ok(true)
-    }
-
-    /// Invites a patient to read their own record (after checking who they are).
-    #[graphql(visible = "visibility::invites_patients")]
-    async fn invite_patient(
-        &self,
-        ctx: &Context<'_>,
-        patient_id: ID,
-        email: String,
-    ) -> ApiResult<PatientInvitation> {
-        let invitation = caller(ctx).invite_patient(&patient_id, &email).await?;
-        Ok(PatientInvitation {
-            account_id: ID(invitation.account.id.to_string()),
-            code: invitation.code,
-            expires_at: invitation.expires_at,
-        })
-    }
-
     /// Ends this session on the server: its tokens stop working at once.
     #[graphql(visible = "visibility::authenticated")]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         caller(ctx).logout().await?;
         Ok(true)
-    }
-
-    #[graphql(visible = "visibility::creates_accounts")]
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<User> {
-        let account = NewAccount {
-            email: input.email,
-            name: input.name,
-            role: input.role,
-            password: input.password,
-            patient_id: None,
-            department_id: input
-                .department_id
-                .map(|id| parse_id("departmentId", &id))
-                .transpose()?,
-        };
-        Ok(User(caller(ctx).create_user(account).await?))
     }
 
     /// Deletes an account; its sessions end with it.

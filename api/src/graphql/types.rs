@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::chart::{Allergy, ClinicalNote, Coverage, Diagnosis, Invoice, Medication};
 use super::errors::{ApiResult, forbid_field};
 use super::visibility;
-use crate::access::{Caller, ChartRecord, PatientPage, PatientView, VitalSign};
+use crate::access::{AccountView, Caller, ChartRecord, PatientPage, PatientView, VitalSign};
 use crate::auth::sessions::Issued;
 use crate::error::AppError;
 use crate::policy::{Action, Role};
@@ -76,33 +76,35 @@ impl Sex {
     }
 }
 
-/// An account. Its e-mail is shown to the account itself and to those who
-/// administer accounts; to colleagues it is `null` with FORBIDDEN.
-pub struct User(pub user::Model);
+/// An account. Its e-mail is shown to the account itself, to those who
+/// administer staff accounts, and, for a patient's account, only to whoever
+/// may read that patient's contact data; to anyone else it is `null` with
+/// FORBIDDEN.
+pub struct User(pub AccountView);
 
 #[Object]
 impl User {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.0.account.id.to_string())
     }
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let caller = caller(ctx);
-        let own = caller.principal().is_ok_and(|p| p.user_id == self.0.id);
-        if own || caller.could_ever(Action::Read, crate::policy::FieldClass::Accounts) {
-            Some(&self.0.email)
+        if self.0.email_readable {
+            Some(&self.0.account.email)
         } else {
             forbid_field(ctx);
             None
         }
     }
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.0.account.name
     }
     async fn role(&self) -> ApiResult<Role> {
-        Ok(Role::parse(&self.0.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
+        Ok(Role::parse(&self.0.account.role)
+            .ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
     }
+    /// False until the owner enrols, and after deactivation.
     async fn active(&self) -> bool {
-        self.0.active
+        self.0.account.active
     }
 }
 
@@ -249,8 +251,13 @@ impl Patient {
             forbid_field(ctx);
             return Ok(None);
         }
-        let rows = caller(ctx).assigned_nurses(&self.0).await?;
-        Ok(Some(rows.into_iter().map(User).collect()))
+        let caller = caller(ctx);
+        let rows = caller.assigned_nurses(&self.0).await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|nurse| User(caller.account_view(nurse)))
+                .collect(),
+        ))
     }
 }
 
@@ -309,8 +316,8 @@ impl CareAssignment {
             AssignmentKind::Nurse
         }
     }
-    async fn staff(&self) -> User {
-        User(self.1.clone())
+    async fn staff(&self, ctx: &Context<'_>) -> User {
+        User(caller(ctx).account_view(self.1.clone()))
     }
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at

@@ -52,6 +52,8 @@ may! {
     invites_patients => Create PatientAccounts;
     deletes_accounts => Delete Accounts;
     changes_accounts => Write Accounts;
+    reads_account_requests => Read AccountApprovals;
+    approves_accounts => Write AccountApprovals;
 }
 
 /// writeNote is visible to a role that may write either kind of note.

@@ -99,10 +99,11 @@ pub enum FieldClass {
     StaffDirectory,
     Departments,
     AccessReview,
+    AccountApprovals,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 18] = [
+    pub const ALL: [FieldClass; 19] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
@@ -121,6 +122,7 @@ impl FieldClass {
         FieldClass::StaffDirectory,
         FieldClass::Departments,
         FieldClass::AccessReview,
+        FieldClass::AccountApprovals,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +145,7 @@ impl FieldClass {
             FieldClass::StaffDirectory => "STAFF_DIRECTORY",
             FieldClass::Departments => "DEPARTMENTS",
             FieldClass::AccessReview => "ACCESS_REVIEW",
+            FieldClass::AccountApprovals => "ACCOUNT_APPROVALS",
         }
     }
 
@@ -167,7 +170,8 @@ impl FieldClass {
             | FieldClass::PatientAccounts
             | FieldClass::StaffDirectory
             | FieldClass::Departments
-            | FieldClass::AccessReview => false,
+            | FieldClass::AccessReview
+            | FieldClass::AccountApprovals => false,
         }
     }
 }

@@ -1,8 +1,7 @@
 use caregraph_tests::{STAFF_PASSWORD, on_both_databases};
 use serde_json::json;
 
-const CREATE_USER: &str =
-    "mutation($input: CreateUserInput!) { createUser(input: $input) { id email name role active } }";
+const CREATE_USER: &str = "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id email name role active } code } }";
 
 on_both_databases! {
     async fn an_admin_creates_accounts_of_every_role_and_lists_them(app) {
@@ -10,24 +9,30 @@ on_both_databases! {
         let registrar = app.user("DOCTOR", "Regi Strar").await;
         let record = app.patient(&registrar, "Own", "Record").await;
         let roles = ["ADMIN", "DOCTOR", "NURSE", "BILLING", "RECEPTION", "COMPLIANCE_OFFICER", "RESEARCHER"];
+        let approver = app.login_approver().await;
         for role in roles {
             let email = format!("{}@Clinic.Test", role.to_lowercase());
             let reply = app
-                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role, "password": STAFF_PASSWORD } }))
+                .as_user(&admin, CREATE_USER, json!({ "input": { "email": email, "name": format!("A {role}"), "role": role } }))
                 .await;
-            let user = &reply.ok()["createUser"];
+            let created = &reply.ok()["createUser"];
+            let user = &created["user"];
             assert_eq!(user["role"], role);
             assert_eq!(user["email"], email.to_lowercase());
-            assert_eq!(user["active"], true);
+            assert_eq!(user["active"], false, "a requested account cannot log in yet");
+            let id = user["id"].as_str().unwrap();
+            let code = format!("{}{}", created["code"].as_str().unwrap(), app.approve(&approver, id).await);
+            app.enrol(&code, None, STAFF_PASSWORD).await.ok();
             let session = app.login(&email, STAFF_PASSWORD).await;
-            let me = app.as_user(&session, "{ me { role } }", json!({})).await;
-            assert_eq!(me.ok()["me"]["role"], role);
+            let me = app.as_user(&session, "{ me { role active } }", json!({})).await;
+            assert_eq!(me.ok()["me"], json!({ "role": role, "active": true }));
         }
         let nurses = app.as_user(&admin, "{ users(role: NURSE) { role } }", json!({})).await;
         let nurses = nurses.ok()["users"].as_array().unwrap().clone();
         assert_eq!(nurses.len(), 1);
         let all = app.as_user(&admin, "{ users { id } }", json!({})).await;
-        assert_eq!(all.ok()["users"].as_array().unwrap().len(), roles.len() + 2);
+        // The roles above, the two administrators and the registrar.
+        assert_eq!(all.ok()["users"].as_array().unwrap().len(), roles.len() + 3);
         // A doctor's staff directory shows no patient accounts and no e-mails.
         let seen_by_doctor = app.as_user(&registrar, "{ users { name role } }", json!({})).await;
         let listed = seen_by_doctor.ok()["users"].as_array().unwrap().clone();
@@ -36,7 +41,7 @@ on_both_databases! {
         emails.assert_code("FORBIDDEN");
         // Nobody on staff chooses a patient's password: no PATIENT accounts here.
         let patient_login = app
-            .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p2@clinic.test", "name": "P Two", "role": "PATIENT", "password": STAFF_PASSWORD } }))
+            .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p2@clinic.test", "name": "P Two", "role": "PATIENT" } }))
             .await;
         patient_login.assert_code("BAD_USER_INPUT");
         let own = app.patient_account(&record, "NID-Own-Record").await;
@@ -88,7 +93,7 @@ on_both_databases! {
 
     async fn duplicate_and_invalid_emails_are_refused_and_nothing_is_stored(app) {
         let admin = app.login_admin().await;
-        let input = |email: &str| json!({ "input": { "email": email, "name": "Dupe", "role": "NURSE", "password": STAFF_PASSWORD } });
+        let input = |email: &str| json!({ "input": { "email": email, "name": "Dupe", "role": "NURSE" } });
         app.as_user(&admin, CREATE_USER, input("dupe@clinic.test")).await.ok();
         let again = app.as_user(&admin, CREATE_USER, input(" DUPE@clinic.test ")).await;
         again.assert_code("BAD_USER_INPUT");

@@ -47,6 +47,7 @@ fn has_operation(action: Action, class: FieldClass) -> bool {
             true
         }
         (Action::Read | Action::Create | Action::Write, FieldClass::Departments) => true,
+        (Action::Read | Action::Write, FieldClass::AccountApprovals) => true,
         _ => false,
     }
 }
@@ -235,9 +236,17 @@ on_both_databases! {
             assert_outcome(&delete_patient, any.allows(Action::Delete, FieldClass::PatientRecord), &format!("{role:?} DELETE PATIENT_RECORD"));
             let email = format!("probe.{}@clinic.test", uuid::Uuid::new_v4().simple());
             let create_user = app
-                .as_user(&session, "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }", json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING", "password": caregraph_tests::STAFF_PASSWORD } }))
+                .as_user(&session, "mutation($i: CreateUserInput!) { createUser(input: $i) { code } }", json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING" } }))
                 .await;
             assert_outcome(&create_user, any.allows(Action::Create, FieldClass::Accounts), &format!("{role:?} CREATE ACCOUNTS"));
+            let requests = app.as_user(&session, "{ accountRequests { accountId } }", json!({})).await;
+            assert_outcome(&requests, any.allows(Action::Read, FieldClass::AccountApprovals), &format!("{role:?} READ ACCOUNT_APPROVALS"));
+            // Requested by the second administrator: nobody approves their own request.
+            let (requested, _) = app
+                .request_account_as(&app.login_approver().await, &format!("approve.{}@clinic.test", uuid::Uuid::new_v4().simple()), "Ap Prove", "BILLING")
+                .await;
+            let approve = app.as_user(&session, "mutation($u: ID!) { approveAccount(userId: $u) }", json!({ "u": requested })).await;
+            assert_outcome(&approve, any.allows(Action::Write, FieldClass::AccountApprovals), &format!("{role:?} WRITE ACCOUNT_APPROVALS"));
             let invite = app
                 .as_user(&session, "mutation($p: ID!, $e: String!) { invitePatient(patientId: $p, email: $e) { code } }", json!({ "p": stranger, "e": format!("invited.{}@clinic.test", uuid::Uuid::new_v4().simple()) }))
                 .await;

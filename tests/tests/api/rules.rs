@@ -163,7 +163,12 @@ on_both_databases! {
         let ward = ward.ok()["createDepartment"]["id"].clone();
         let doctor = app.user("DOCTOR", "Ward Doc").await;
         let email = format!("ward.nurse.{}@clinic.test", uuid::Uuid::new_v4().simple());
-        app.as_user(&admin, "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }", json!({ "i": { "email": email, "name": "Ward Nurse", "role": "NURSE", "password": caregraph_tests::STAFF_PASSWORD, "departmentId": ward } }))
+        let request = app
+            .as_user(&admin, "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } code } }", json!({ "i": { "email": email, "name": "Ward Nurse", "role": "NURSE", "departmentId": ward } }))
+            .await;
+        let created = &request.ok()["createUser"];
+        let approved = app.approve(&app.login_approver().await, created["user"]["id"].as_str().unwrap()).await;
+        app.enrol(&format!("{}{approved}", created["code"].as_str().unwrap()), None, caregraph_tests::STAFF_PASSWORD)
             .await
             .ok();
         let nurse = app.login(&email, caregraph_tests::STAFF_PASSWORD).await;
@@ -323,7 +328,7 @@ on_both_databases! {
         let invitation = app.as_user(&desk, invite, json!({ "p": patient, "e": "erin@patient.test" })).await;
         let code = invitation.ok()["invitePatient"]["code"].as_str().unwrap().to_owned();
         app.try_login("erin@patient.test", "").await.assert_code("UNAUTHENTICATED");
-        let enrol = "mutation($c: String!, $n: String!, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }";
+        let enrol = "mutation($c: String!, $n: String, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }";
         let wrong = app.graphql(None, enrol, json!({ "c": code, "n": "NID-SOMEONE-ELSE", "p": "erin chooses this passphrase" })).await;
         let bogus = app.graphql(None, enrol, json!({ "c": "not-a-code", "n": "NID-Erin-Enrol", "p": "erin chooses this passphrase" })).await;
         wrong.assert_code("BAD_USER_INPUT");
@@ -334,6 +339,9 @@ on_both_databases! {
         let erin = app.login("erin@patient.test", "erin chooses this passphrase").await;
         let own = app.as_user(&erin, "{ patients { nodes { givenName } } }", json!({})).await;
         assert_eq!(own.ok()["patients"]["nodes"], json!([{ "givenName": "Erin" }]));
-        app.as_user(&desk, invite, json!({ "p": patient, "e": "erin2@patient.test" })).await.assert_code("BAD_USER_INPUT");
+        // Inviting again answers like any invitation, but needs a second
+        // person's approval now that the record has had an account.
+        let again = app.as_user(&desk, "mutation($p: ID!, $e: String!) { invitePatient(patientId: $p, email: $e) { code needsApproval } }", json!({ "p": patient, "e": "erin2@patient.test" })).await;
+        assert_eq!(again.ok()["invitePatient"]["needsApproval"], true);
     }
 }

@@ -104,9 +104,10 @@ on_both_databases! {
         let nurse = app.user("NURSE", "Hidden Guard").await;
         app.as_user(&nurse, "{ users { id email } }", json!({})).await.assert_code("FORBIDDEN");
         let create = app
-            .as_user(&nurse, "mutation { createUser(input: { email: \"x@clinic.test\", name: \"X\", role: ADMIN, password: \"a long enough password\" }) { id } }", json!({}))
+            .as_user(&nurse, "mutation { createUser(input: { email: \"x@clinic.test\", name: \"X\", role: ADMIN }) { code } }", json!({}))
             .await;
         create.assert_code("FORBIDDEN");
+        app.as_user(&nurse, "mutation($id: ID!) { approveAccount(userId: $id) }", json!({ "id": nurse.id })).await.assert_code("FORBIDDEN");
         app.as_user(&nurse, "mutation($id: ID!) { deleteUser(id: $id) }", json!({ "id": nurse.id })).await.assert_code("FORBIDDEN");
         app.as_user(&nurse, "mutation($id: ID!) { deletePatient(id: $id) }", json!({ "id": uuid::Uuid::new_v4().to_string() }))
             .await
