@@ -393,9 +393,9 @@ impl Caller {
     /// A row that belongs to one patient (a chart record, an observation, an
     /// assignment), with its patient's view. The record and the caller's
     /// scope are looked up in one statement: a record of a patient outside
-    /// the scope costs the same statements as an id that does not exist, and
-    /// both are NOT_FOUND, so neither the answer nor its timing tells them
-    /// apart.
+    /// the scope runs the same single statement as an id that does not
+    /// exist and gets the same NOT_FOUND, so neither the answer nor the work
+    /// done for it tells the two apart.
     pub(super) async fn record_in_scope<E>(
         &self,
         principal: Principal,
