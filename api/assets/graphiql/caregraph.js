@@ -8,8 +8,10 @@
     fetcher: fetcher,
     defaultEditorToolsVisibility: true,
     shouldPersistHeaders: false,
-    defaultQuery: '# Log in, then add the header {"Authorization": "Bearer <accessToken>"}\n' +
-      'mutation Login {\n  login(email: "admin@demo.caregraph.test", password: "demo admin password 2026") {\n' +
+    // No credentials here: this script ships in every build, production too.
+    defaultQuery: '# Log in with your own account (a demo clinic\'s logins are in the README),\n' +
+      '# then add the header {"Authorization": "Bearer <accessToken>"}\n' +
+      'mutation Login {\n  login(email: "", password: "") {\n' +
       '    accessToken\n    expiresAt\n    user { id name role }\n  }\n}\n'
   }));
 })();

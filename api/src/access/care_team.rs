@@ -115,11 +115,9 @@ impl Caller {
     pub async fn revoke_assignment(&self, id: &str) -> AppResult<(care_assignment::Model, user::Model)> {
         let principal = self.require(Action::Write, FieldClass::CareTeam)?;
         let id = parse_id("id", id)?;
-        let assignment = care_assignment::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let patient = self.visible_patient(principal, assignment.patient_id).await?;
+        let (assignment, patient) = self
+            .record_in_scope::<care_assignment::Entity>(principal, care_assignment::Column::Id, id)
+            .await?;
         if !patient.may(Action::Write, FieldClass::CareTeam) {
             return Err(AppError::forbidden(
                 "you may not change the care team of this patient",

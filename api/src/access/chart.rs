@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
+use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication, patient};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, Related,
 };
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
 
 /// A table of records that each belong to one patient.
-pub trait ChartRecord: EntityTrait + Send + Sync + 'static
+pub trait ChartRecord: EntityTrait + Related<patient::Entity> + Send + Sync + 'static
 where
     Self::Model: Clone + Send + Sync + IntoActiveModel<Self::ActiveModel>,
     Self::ActiveModel: ActiveModelBehavior + Send,
@@ -261,12 +261,7 @@ impl Caller {
             return Err(AppError::forbidden("your role may not change this"));
         }
         let id = parse_id("id", record_id)?;
-        let record = E::find()
-            .filter(E::id_column().eq(id))
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let patient = self.visible_patient(principal, E::patient_of(&record)).await?;
+        let (record, patient) = self.record_in_scope::<E>(principal, E::id_column(), id).await?;
         // A record the caller could not even read does not exist for them.
         if !self.may_read_record::<E>(principal, &patient, &record) {
             return Err(AppError::NotFound);

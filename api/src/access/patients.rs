@@ -7,7 +7,7 @@ use caregraph_entity::patient;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Related, Set,
 };
 use uuid::Uuid;
 
@@ -382,16 +382,49 @@ impl Caller {
     }
 
     pub(super) async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientView> {
-        let scope = match self.readable(principal) {
-            Ok(scope) => scope,
-            Err(AppError::Forbidden(_)) => return Err(AppError::NotFound),
-            Err(e) => return Err(e),
-        };
         let row = patient::Entity::find_by_id(id)
-            .filter(scope)
+            .filter(self.visible_scope(principal)?)
             .one(&self.db)
             .await?
             .ok_or(AppError::NotFound)?;
+        self.view_of(principal, row).await
+    }
+
+    /// A row that belongs to one patient (a chart record, an observation, an
+    /// assignment), with its patient's view. The record and the caller's
+    /// scope are looked up in one statement: a record of a patient outside
+    /// the scope runs the same single statement as an id that does not
+    /// exist and gets the same NOT_FOUND, so neither the answer nor the work
+    /// done for it tells the two apart.
+    pub(super) async fn record_in_scope<E>(
+        &self,
+        principal: Principal,
+        id_column: E::Column,
+        id: Uuid,
+    ) -> AppResult<(E::Model, PatientView)>
+    where
+        E: EntityTrait + Related<patient::Entity>,
+    {
+        let (record, row) = E::find()
+            .filter(id_column.eq(id))
+            .find_both_related(patient::Entity)
+            .filter(self.visible_scope(principal)?)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok((record, self.view_of(principal, row).await?))
+    }
+
+    /// The patients the caller may see at all. A role that sees none gets
+    /// NOT_FOUND, the answer for any id it asks about.
+    fn visible_scope(&self, principal: Principal) -> AppResult<Condition> {
+        match self.readable(principal) {
+            Err(AppError::Forbidden(_)) => Err(AppError::NotFound),
+            other => other,
+        }
+    }
+
+    async fn view_of(&self, principal: Principal, row: patient::Model) -> AppResult<PatientView> {
         self.views(principal, vec![row])
             .await?
             .pop()

@@ -2,7 +2,7 @@
 
 use caregraph_entity::observation;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{Caller, PatientView};
@@ -109,11 +109,9 @@ impl Caller {
             return Err(AppError::forbidden("your role may not change vital signs"));
         }
         let id = crate::domain::parse_id("id", id)?;
-        let current = observation::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let patient = self.visible_patient(principal, current.patient_id).await?;
+        let (current, patient) = self
+            .record_in_scope::<observation::Entity>(principal, observation::Column::Id, id)
+            .await?;
         if !patient.may(Action::Write, FieldClass::Vitals) {
             return Err(AppError::forbidden(
                 "you may not change vital signs of this patient",

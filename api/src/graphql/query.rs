@@ -15,6 +15,10 @@ pub struct PatientFilterInput {
     /// Family names starting with this.
     family_name: Option<String>,
     mrn: Option<String>,
+    // The type is visible with DIRECTORY, the class of the fields above;
+    // this one is DEMOGRAPHICS. Hiding it only tidies introspection: the
+    // filter itself is refused by `Caller::patients` where it may not be used.
+    #[graphql(visible = "visibility::reads_demographics")]
     date_of_birth: Option<Date>,
 }
 

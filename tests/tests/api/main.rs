@@ -13,6 +13,7 @@ mod login;
 mod migrations;
 mod n_plus_one;
 mod nurse;
+mod oracles;
 mod rules;
 mod schema;
 mod sessions;

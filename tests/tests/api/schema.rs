@@ -137,4 +137,56 @@ on_both_databases! {
         let anonymous = app.graphql(None, INTROSPECTION, json!({})).await;
         anonymous.ok();
     }
+
+    async fn a_patient_filter_is_listed_only_for_roles_that_may_use_it(app) {
+        let doctor = app.user("DOCTOR", "Filter Doctor").await;
+        let patient = app.patient(&doctor, "Fiona", "Filtered").await;
+        let admin = app.login_admin().await;
+        let compliance = app.user("COMPLIANCE_OFFICER", "Filter Compliance").await;
+        let inputs = |who: Session| {
+            let app = &app;
+            async move {
+                let reply = app
+                    .as_user(&who, "{ __type(name: \"PatientFilterInput\") { inputFields { name } } }", json!({}))
+                    .await;
+                let mut names: Vec<String> = reply.ok()["__type"]["inputFields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["name"].as_str().unwrap().to_owned())
+                    .collect();
+                names.sort();
+                names
+            }
+        };
+        assert_eq!(inputs(doctor.clone()).await, ["dateOfBirth", "familyName", "mrn"]);
+        for role in ["NURSE", "BILLING", "RECEPTION"] {
+            let who = app.user(role, "Filter User").await;
+            assert_eq!(inputs(who).await, ["dateOfBirth", "familyName", "mrn"], "{role}");
+        }
+        for who in [admin.clone(), compliance.clone()] {
+            assert_eq!(inputs(who).await, ["familyName", "mrn"]);
+        }
+
+        // Hidden is not allowed: used anyway, the filter answers no data.
+        let inline = "{ patients(filter: { dateOfBirth: \"1961-07-04\" }) { nodes { id familyName } } }";
+        let variable = "query($f: PatientFilterInput) { patients(filter: $f) { nodes { id familyName } } }";
+        for who in [&admin, &compliance] {
+            for reply in [
+                app.as_user(who, inline, json!({})).await,
+                app.as_user(who, variable, json!({ "f": { "dateOfBirth": "1961-07-04" } })).await,
+            ] {
+                let codes = reply.codes();
+                assert!(
+                    !codes.is_empty() && codes.iter().all(|c| c == "FORBIDDEN" || c == "BAD_USER_INPUT"),
+                    "{}",
+                    reply.text
+                );
+                assert!(reply.data().is_null() || reply.data()["patients"].is_null(), "{}", reply.text);
+                assert!(!reply.text.contains(&patient) && !reply.text.contains("Filtered"), "{}", reply.text);
+            }
+        }
+        let allowed = app.as_user(&doctor, variable, json!({ "f": { "dateOfBirth": "1961-07-04" } })).await;
+        assert_eq!(allowed.ok()["patients"]["nodes"][0]["id"], json!(patient));
+    }
 }
