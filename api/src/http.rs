@@ -28,6 +28,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sessions: Arc<SessionStore>,
     pub pseudonym_key: Arc<Secret<Vec<u8>>>,
+    pub research_release_min_interval: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -165,6 +166,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         state.db.clone(),
         state.sessions.clone(),
         state.pseudonym_key.clone(),
+        state.research_release_min_interval,
     );
     let execution = state.schema.execute(request.data(caller));
     let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {

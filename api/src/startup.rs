@@ -96,6 +96,7 @@ impl Application {
             db,
             sessions,
             pseudonym_key,
+            research_release_min_interval: config.research_release_min_interval,
             max_body_bytes: config.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {

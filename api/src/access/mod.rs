@@ -30,7 +30,9 @@ pub use enrolment::Invitation;
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
 };
-pub use research::{DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME};
+pub use research::{
+    DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME, ResearchRelease, unrestricted_publish_release,
+};
 pub use review::{ExplainedDecision, Explanation};
 pub use vitals::{NewObservation, VitalSign};
 
@@ -52,6 +54,8 @@ pub struct Caller {
     /// One login or refresh per request: aliases must not multiply guesses.
     credential_used: std::sync::atomic::AtomicBool,
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
+    /// The shortest time between two research releases.
+    research_release_min_interval: std::time::Duration,
     policy: Arc<Policy>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
@@ -74,6 +78,7 @@ impl Caller {
         db: DatabaseConnection,
         sessions: Arc<SessionStore>,
         pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
+        research_release_min_interval: std::time::Duration,
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
@@ -101,6 +106,7 @@ impl Caller {
             invoices: record_loader(&db),
             principal,
             pseudonym_key,
+            research_release_min_interval,
             policy,
             db,
             sessions,

@@ -26,6 +26,7 @@ pub struct Mutation(
     mutation::CoreMutation,
     chart::ChartMutation,
     organisation::OrganisationMutation,
+    review::ReviewMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
