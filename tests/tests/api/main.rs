@@ -16,5 +16,6 @@ mod nurse;
 mod rules;
 mod schema;
 mod sessions;
+mod research;
 mod startup;
 mod workflows;
