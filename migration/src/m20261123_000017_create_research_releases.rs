@@ -35,7 +35,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ResearchReleases::Table)
-                    .col(ColumnDef::new(ResearchReleases::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(ResearchReleases::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(
                         ColumnDef::new(ResearchReleases::Number)
                             .integer()
@@ -49,7 +54,11 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ColumnDef::new(ResearchReleases::CreatedBy).uuid().null())
-                    .col(ColumnDef::new(ResearchReleases::PatientCount).integer().not_null())
+                    .col(
+                        ColumnDef::new(ResearchReleases::PatientCount)
+                            .integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -130,7 +130,8 @@ pub fn zip3(postal_code: Option<&str>) -> Option<String> {
 /// HMAC-SHA256 of the patient's random research id under the server's
 /// pseudonym key.
 fn pseudonym(key: &Secret<Vec<u8>>, research_id: Uuid) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose_secret()).expect("HMAC takes a key of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.expose_secret()).expect("HMAC takes a key of any length");
     mac.update(research_id.as_bytes());
     mac.finalize().into_bytes()[..12]
         .iter()
@@ -245,7 +246,9 @@ async fn publish(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::unique_or_database(e, "another research release was published at the same moment"))?;
+    .map_err(|e| {
+        AppError::unique_or_database(e, "another research release was published at the same moment")
+    })?;
     let mut position: i32 = 0;
     let mut after = None;
     loop {
