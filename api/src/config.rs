@@ -38,6 +38,9 @@ pub struct Config {
     pub workers: Option<usize>,
     /// E-mail domains staff accounts must use (lower-case); empty: any.
     pub staff_email_domains: Vec<String>,
+    /// The shortest time between two research releases (default one day);
+    /// zero allows a release at any time.
+    pub research_release_min_interval: Duration,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Config {
             max_body_bytes: 64 * 1024,
             workers: None,
             staff_email_domains: Vec::new(),
+            research_release_min_interval: Duration::from_secs(24 * 60 * 60),
         }
     }
 
@@ -157,6 +161,17 @@ impl Config {
                 message: "must be a positive whole number".into(),
             })?);
         }
+        if let Some(v) = get("research_release_min_hours") {
+            let hours: u64 = v
+                .parse()
+                .ok()
+                .filter(|h| *h <= 24 * 366)
+                .ok_or(ConfigError::Invalid {
+                    key: "CAREGRAPH_RESEARCH_RELEASE_MIN_HOURS",
+                    message: "must be a whole number of hours, 0 to 8784".into(),
+                })?;
+            config.research_release_min_interval = Duration::from_secs(hours * 60 * 60);
+        }
         Ok(config)
     }
 }
@@ -241,5 +256,22 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:8080");
         assert_eq!(config.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert!(config.jwt_secret.is_none());
+        assert_eq!(
+            config.research_release_min_interval,
+            Duration::from_secs(24 * 60 * 60)
+        );
+    }
+
+    #[test]
+    fn the_research_release_interval_is_read_in_hours() {
+        let values = HashMap::from([("research_release_min_hours".to_owned(), "0".to_owned())]);
+        assert_eq!(
+            Config::from_values(&values)
+                .unwrap()
+                .research_release_min_interval,
+            Duration::ZERO
+        );
+        let values = HashMap::from([("research_release_min_hours".to_owned(), "a day".to_owned())]);
+        assert!(Config::from_values(&values).is_err());
     }
 }

@@ -29,6 +29,7 @@ pub struct AppState {
     pub sessions: Arc<SessionStore>,
     pub pseudonym_key: Arc<Secret<Vec<u8>>>,
     pub account_rules: Arc<crate::access::AccountRules>,
+    pub research_release_min_interval: Duration,
     pub max_body_bytes: usize,
 }
 
@@ -167,6 +168,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         state.sessions.clone(),
         state.pseudonym_key.clone(),
         state.account_rules.clone(),
+        state.research_release_min_interval,
     );
     let execution = state.schema.execute(request.data(caller));
     let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use caregraph::access::unrestricted_publish_release;
 use caregraph::config::Config;
 use caregraph::policy::matrix;
 use caregraph::seed::{self, SeedOutcome};
@@ -22,6 +23,10 @@ COMMANDS:
                     first line of standard input (at least 15 characters)
     export-schema   Print the GraphQL schema (SDL) to standard output
     check-policy    Validate the access policy and exit
+    research release
+                    Publish a release of the research data set from the
+                    configured database, as the server host's operator
+                    (at most one per CAREGRAPH_RESEARCH_RELEASE_MIN_HOURS)
     policy matrix [PATH]
                     Write the access matrix generated from the policy
                     (default docs/access-matrix.md; - for standard output)
@@ -37,6 +42,13 @@ fn main() -> ExitCode {
     }
     if command == "create-admin" {
         return create_admin_command(&args[1..]);
+    }
+    if command == "research" {
+        if args.len() != 2 || args[1] != "release" {
+            eprintln!("usage: caregraph research release\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        return run("research release");
     }
     if args.len() > 1 {
         eprintln!("unexpected argument: {}\n\n{USAGE}", args[1]);
@@ -185,6 +197,17 @@ fn run(command: &'static str) -> ExitCode {
                         }
                         SeedOutcome::AlreadyThere => println!("demo clinic already present; nothing changed"),
                     }
+                    Ok(())
+                }
+                "research release" => {
+                    let (db, _) = startup::open_database(&config).await.map_err(|e| e.to_string())?;
+                    let release = unrestricted_publish_release(&db, config.research_release_min_interval)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "published research release {} of {}: {} patients",
+                        release.number, release.released_on, release.patient_count
+                    );
                     Ok(())
                 }
                 _ => {

@@ -13,7 +13,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::access::{UnrestrictedAccount, unrestricted_create_account};
+use crate::access::{UnrestrictedAccount, unrestricted_create_account, unrestricted_publish_release};
 use crate::error::AppResult;
 use crate::policy::Role;
 
@@ -176,6 +176,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> AppResult<SeedOutcome> {
         },
     )
     .await?;
+    // The demo researcher sees the data set at once. A fresh clinic has no
+    // release yet, so no interval applies.
+    unrestricted_publish_release(db, std::time::Duration::ZERO).await?;
     Ok(SeedOutcome::Seeded)
 }
 

@@ -99,6 +99,7 @@ impl Application {
             account_rules: Arc::new(crate::access::AccountRules {
                 staff_email_domains: config.staff_email_domains.clone(),
             }),
+            research_release_min_interval: config.research_release_min_interval,
             max_body_bytes: config.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {

@@ -40,6 +40,8 @@ pub mod invoice;
 pub mod medication;
 pub mod observation;
 pub mod patient;
+pub mod research_release;
+pub mod research_release_row;
 pub mod server_key;
 pub mod session;
 pub mod user;

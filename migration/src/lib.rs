@@ -17,6 +17,7 @@ mod m20261123_000013_create_invoices;
 mod m20261123_000014_add_research_ids;
 mod m20261123_000015_create_enrolments;
 mod m20261123_000016_create_account_enrolments;
+mod m20261123_000017_create_research_releases;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_add_research_ids::Migration),
             Box::new(m20261123_000015_create_enrolments::Migration),
             Box::new(m20261123_000016_create_account_enrolments::Migration),
+            Box::new(m20261123_000017_create_research_releases::Migration),
         ]
     }
 }

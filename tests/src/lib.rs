@@ -27,10 +27,11 @@ pub const APPROVER_PASSWORD: &str = "second admin passphrase";
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 
 /// Runs the test body once on SQLite and once on PostgreSQL, as
-/// `<name>::sqlite` and `<name>::postgres`.
+/// `<name>::sqlite` and `<name>::postgres`. A leading `configure = f;`
+/// changes the server's `Config` (`fn(&mut Config)`) for every test listed.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    (configure = $configure:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -38,17 +39,20 @@ macro_rules! on_both_databases {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Sqlite).await else { return };
+                    let Some($app) = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $configure).await else { return };
                     $body
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    let Some($app) = $crate::TestApp::spawn($crate::Backend::Postgres).await else { return };
+                    let Some($app) = $crate::TestApp::spawn_with($crate::Backend::Postgres, $configure).await else { return };
                     $body
                 }
             }
         )*
+    };
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_both_databases! { configure = |_| {}; $(async fn $name($app) $body)* }
     };
 }
 
@@ -129,6 +133,11 @@ impl Reply {
 impl TestApp {
     /// `None` only when PostgreSQL is explicitly skipped outside CI.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// As `spawn`, with the configuration changed by `configure` first.
+    pub async fn spawn_with(backend: Backend, configure: fn(&mut Config)) -> Option<TestApp> {
         logs::install();
         let database = database::TestDatabase::create(backend).await?;
         let mut config = Config::with_database(database.url.clone());
@@ -137,6 +146,7 @@ impl TestApp {
         config.admin_email = Some(ADMIN_EMAIL.to_owned());
         config.admin_password = Some(caregraph::domain::Secret::new(ADMIN_PASSWORD.to_owned()));
         config.workers = Some(2);
+        configure(&mut config);
         let app = Application::build(config).await.expect("the server starts");
         let port = app.port();
         let statements = app.statement_counter();
@@ -384,6 +394,23 @@ impl TestApp {
                 .await
                 .ok();
         }
+    }
+
+    /// Publishes a research release as a new compliance officer and
+    /// returns the reply (`publishResearchRelease { number releasedOn patientCount }`).
+    pub async fn try_research_release(&self) -> Reply {
+        let officer = self.user("COMPLIANCE_OFFICER", "Release Officer").await;
+        self.as_user(
+            &officer,
+            "mutation { publishResearchRelease { number releasedOn patientCount } }",
+            json!({}),
+        )
+        .await
+    }
+
+    /// Publishes a research release, which must succeed; returns it.
+    pub async fn research_release(&self) -> Value {
+        self.try_research_release().await.ok()["publishResearchRelease"].clone()
     }
 
     pub async fn record_vital(&self, who: &Session, patient_id: &str, kind: &str, value: f64) -> Reply {

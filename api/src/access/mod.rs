@@ -32,7 +32,9 @@ pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
 };
-pub use research::{DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME};
+pub use research::{
+    DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME, ResearchRelease, unrestricted_publish_release,
+};
 pub use review::{ExplainedDecision, Explanation};
 pub use vitals::{NewObservation, VitalSign};
 
@@ -55,6 +57,8 @@ pub struct Caller {
     credential_used: std::sync::atomic::AtomicBool,
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     account_rules: Arc<AccountRules>,
+    /// The shortest time between two research releases.
+    research_release_min_interval: std::time::Duration,
     policy: Arc<Policy>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
@@ -78,6 +82,7 @@ impl Caller {
         sessions: Arc<SessionStore>,
         pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
         account_rules: Arc<AccountRules>,
+        research_release_min_interval: std::time::Duration,
     ) -> Caller {
         let staff_id = principal.map(|p| p.user_id);
         Caller {
@@ -106,6 +111,7 @@ impl Caller {
             principal,
             pseudonym_key,
             account_rules,
+            research_release_min_interval,
             policy,
             db,
             sessions,

@@ -29,6 +29,7 @@ pub struct Mutation(
     chart::ChartMutation,
     organisation::OrganisationMutation,
     provisioning::ProvisioningMutation,
+    review::ReviewMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::errors::ApiResult;
-use super::types::caller;
+use super::types::{Date, caller};
 use super::visibility;
-use crate::access::{DeidentifiedPatient as Record, Explanation};
+use crate::access::{DeidentifiedPatient as Record, Explanation, ResearchRelease as Release};
 use crate::policy::{Action, FieldClass, Role, Scope};
 
 #[derive(SimpleObject)]
@@ -57,11 +57,40 @@ impl From<Record> for DeidentifiedPatient {
     }
 }
 
+/// A dated release of the research data set: a frozen snapshot of it,
+/// published by a compliance officer or on the server host, at most once per
+/// configured interval (a day by default). Changes to the chart after a
+/// release show only in the next one.
+#[derive(SimpleObject)]
+#[graphql(visible = "visibility::reads_or_publishes_research")]
+pub struct ResearchRelease {
+    /// 1 for the first release, then 2, 3, ...
+    number: i32,
+    /// The day (UTC) of publication; no finer time is shown.
+    released_on: Date,
+    /// How many patients the release holds.
+    patient_count: i32,
+}
+
+impl From<Release> for ResearchRelease {
+    fn from(r: Release) -> Self {
+        ResearchRelease {
+            number: r.number,
+            released_on: Date(r.released_on),
+            patient_count: r.patient_count,
+        }
+    }
+}
+
+/// A page of the latest research release.
 #[derive(SimpleObject)]
 #[graphql(visible = "visibility::reads_deidentified")]
 pub struct DeidentifiedPatientPage {
+    /// The release these patients come from; null before the first release.
+    release: Option<ResearchRelease>,
     nodes: Vec<DeidentifiedPatient>,
     has_next_page: bool,
+    /// Pass as `after` for the next page; valid within this release only.
     end_cursor: Option<String>,
 }
 
@@ -119,16 +148,20 @@ pub struct ReviewQuery;
 
 #[Object]
 impl ReviewQuery {
-    /// The de-identified research data set (restricted patients excluded).
+    /// The de-identified research data set (restricted patients excluded),
+    /// as of the latest release: changes to the chart show only once the
+    /// next release is published. Before the first release: an empty list
+    /// with a null `release`, not an error.
     #[graphql(visible = "visibility::reads_deidentified")]
     async fn deidentified_patients(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size, 0 to 500 (default 100).")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "`endCursor` of the previous page of the same release.")] after: Option<String>,
     ) -> ApiResult<DeidentifiedPatientPage> {
         let page = caller(ctx).deidentified_patients(first, after.as_deref()).await?;
         Ok(DeidentifiedPatientPage {
+            release: page.release.map(ResearchRelease::from),
             nodes: page.patients.into_iter().map(DeidentifiedPatient::from).collect(),
             has_next_page: page.has_next_page,
             end_cursor: page.end_cursor,
@@ -145,5 +178,20 @@ impl ReviewQuery {
         patient_id: ID,
     ) -> ApiResult<AccessExplanation> {
         Ok(caller(ctx).explain_access(&user_id, &patient_id).await?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct ReviewMutation;
+
+#[Object]
+impl ReviewMutation {
+    /// Publishes a release of the research data set as the chart is now;
+    /// researchers read it from then on. At most one release per configured
+    /// interval (`CAREGRAPH_RESEARCH_RELEASE_MIN_HOURS`, a day by default):
+    /// an earlier attempt is BAD_USER_INPUT naming when the next is possible.
+    #[graphql(visible = "visibility::publishes_research")]
+    async fn publish_research_release(&self, ctx: &Context<'_>) -> ApiResult<ResearchRelease> {
+        Ok(caller(ctx).publish_research_release().await?.into())
     }
 }

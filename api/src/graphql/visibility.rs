@@ -44,6 +44,7 @@ may! {
     creates_departments => Create Departments;
     changes_departments => Write Departments;
     reads_deidentified => Read Deidentified;
+    publishes_research => Create Deidentified;
     reviews_access => Read AccessReview;
     creates_patients => Create PatientRecord;
     deletes_patients => Delete PatientRecord;
@@ -71,4 +72,10 @@ pub fn updates_patients(ctx: &Context<'_>) -> bool {
     ]
     .into_iter()
     .any(|class| could(ctx, Action::Write, class))
+}
+
+/// `ResearchRelease` is read by researchers (with the data set) and
+/// returned to whoever publishes one.
+pub fn reads_or_publishes_research(ctx: &Context<'_>) -> bool {
+    could(ctx, Action::Read, FieldClass::Deidentified) || could(ctx, Action::Create, FieldClass::Deidentified)
 }

@@ -46,6 +46,7 @@ fn has_operation(action: Action, class: FieldClass) -> bool {
         (Action::Read, FieldClass::StaffDirectory | FieldClass::Deidentified | FieldClass::AccessReview) => {
             true
         }
+        (Action::Create, FieldClass::Deidentified) => true,
         (Action::Read | Action::Create | Action::Write, FieldClass::Departments) => true,
         (Action::Read | Action::Write, FieldClass::AccountApprovals) => true,
         _ => false,
@@ -274,6 +275,8 @@ on_both_databases! {
             assert_outcome(&rename, any.allows(Action::Write, FieldClass::Departments), &format!("{role:?} WRITE DEPARTMENTS"));
             let research = app.as_user(&session, "{ deidentifiedPatients { nodes { pseudonym } } }", json!({})).await;
             assert_outcome(&research, any.allows(Action::Read, FieldClass::Deidentified), &format!("{role:?} READ DEIDENTIFIED"));
+            let release = app.as_user(&session, "mutation { publishResearchRelease { number } }", json!({})).await;
+            assert_outcome(&release, any.allows(Action::Create, FieldClass::Deidentified), &format!("{role:?} CREATE DEIDENTIFIED"));
             let explain = app
                 .as_user(&session, "query($u: ID!, $p: ID!) { explainAccess(userId: $u, patientId: $p) { role } }", json!({ "u": nurse.id, "p": home }))
                 .await;

@@ -222,6 +222,7 @@ on_both_databases! {
         app.as_user(&doctor, "mutation($p: ID!) { recordDiagnosis(patientId: $p, input: { icd10Code: \"E11.9\", description: \"Diabetes\" }) { id } }", json!({ "p": young }))
             .await
             .ok();
+        app.research_release().await;
         let reply = app
             .as_user(&researcher, "{ deidentifiedPatients { nodes { pseudonym birthYear age sex zip3 diagnosisCodes observations { year } } hasNextPage } }", json!({}))
             .await;
