@@ -332,6 +332,28 @@ impl TestApp {
         .ok();
     }
 
+    /// `assignCareTeam` as `doctor`: `staff` joins the patient's care team as
+    /// NURSE or ATTENDING, for the window given (RFC 3339; open if `None`).
+    /// Returns the assignment's id.
+    pub async fn assign_care_team(
+        &self,
+        doctor: &Session,
+        patient_id: &str,
+        staff: &Session,
+        kind: &str,
+        window: (Option<String>, Option<String>),
+    ) -> String {
+        let (starts, ends) = window;
+        let reply = self
+            .as_user(
+                doctor,
+                "mutation($i: AssignCareTeamInput!) { assignCareTeam(input: $i) { id } }",
+                json!({ "i": { "patientId": patient_id, "staffId": staff.id, "kind": kind, "startsAt": starts, "endsAt": ends } }),
+            )
+            .await;
+        reply.ok()["assignCareTeam"]["id"].as_str().unwrap().to_owned()
+    }
+
     /// A PATIENT account for this record, the way a patient gets one: the
     /// desk invites, the patient enrols with the code and their national id.
     pub async fn patient_account(&self, patient_id: &str, national_id: &str) -> Session {

@@ -58,16 +58,8 @@ async fn assign_care_team(
         Some((from, to)) => (Some(at(from)), Some(at(to))),
         None => (None, None),
     };
-    let reply = app
-        .as_user(
-            doctor,
-            "mutation($i: AssignCareTeamInput!) { assignCareTeam(input: $i) { id } }",
-            json!({ "i": { "patientId": patient, "staffId": staff.id, "kind": kind, "startsAt": starts, "endsAt": ends } }),
-        )
-        .await;
-    reply.ok()["assignCareTeam"]["id"]
-        .as_str()
-        .unwrap()
+    app.assign_care_team(doctor, patient, staff, kind, (starts, ends))
+        .await
         .parse()
         .unwrap()
 }

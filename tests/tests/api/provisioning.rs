@@ -265,9 +265,7 @@ on_both_databases! {
         let vip = app.patient(&registrar, "Vivian", "Vip").await;
         let open_account = app.patient_account(&open, "NID-Otto-Open").await;
         let vip_account = app.patient_account(&vip, "NID-Vivian-Vip").await;
-        app.as_user(&registrar, "mutation($i: AssignCareTeamInput!) { assignCareTeam(input: $i) { id } }", json!({ "i": { "patientId": vip, "staffId": attending.id, "kind": "ATTENDING" } }))
-            .await
-            .ok();
+        app.assign_care_team(&registrar, &vip, &attending, "ATTENDING", (None, None)).await;
         app.as_user(&registrar, "mutation($id: ID!) { updatePatient(id: $id, input: { restricted: true }) { id } }", json!({ "id": vip }))
             .await
             .ok();

@@ -16,25 +16,6 @@ async fn sees(app: &TestApp, who: &Session, patient: &str) -> bool {
     }
 }
 
-async fn assign(
-    app: &TestApp,
-    doctor: &Session,
-    patient: &str,
-    staff: &Session,
-    kind: &str,
-    starts: Option<String>,
-    ends: Option<String>,
-) -> String {
-    let reply = app
-        .as_user(
-            doctor,
-            "mutation($i: AssignCareTeamInput!) { assignCareTeam(input: $i) { id } }",
-            json!({ "i": { "patientId": patient, "staffId": staff.id, "kind": kind, "startsAt": starts, "endsAt": ends } }),
-        )
-        .await;
-    reply.ok()["assignCareTeam"]["id"].as_str().unwrap().to_owned()
-}
-
 fn hours(h: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339()
 }
@@ -48,9 +29,9 @@ on_both_databases! {
             app.user("NURSE", "Now Nurse").await,
         );
         let patient = app.patient(&doctor, "Tim", "Window").await;
-        assign(&app, &doctor, &patient, &future, "NURSE", Some(hours(2)), Some(hours(10))).await;
-        assign(&app, &doctor, &patient, &past, "NURSE", Some(hours(-10)), Some(hours(-2))).await;
-        let current = assign(&app, &doctor, &patient, &now, "NURSE", Some(hours(-1)), Some(hours(8))).await;
+        app.assign_care_team(&doctor, &patient, &future, "NURSE", (Some(hours(2)), Some(hours(10)))).await;
+        app.assign_care_team(&doctor, &patient, &past, "NURSE", (Some(hours(-10)), Some(hours(-2)))).await;
+        let current = app.assign_care_team(&doctor, &patient, &now, "NURSE", (Some(hours(-1)), Some(hours(8)))).await;
         assert!(!sees(&app, &future, &patient).await, "a future assignment grants access");
         assert!(!sees(&app, &past, &patient).await, "an ended assignment grants access");
         assert!(sees(&app, &now, &patient).await);
@@ -71,7 +52,7 @@ on_both_databases! {
         let reception = app.user("RECEPTION", "Front Desk").await;
         let admin = app.login_admin().await;
         let vip = app.patient(&registrar, "Vera", "Important").await;
-        assign(&app, &registrar, &vip, &attending, "ATTENDING", None, None).await;
+        app.assign_care_team(&registrar, &vip, &attending, "ATTENDING", (None, None)).await;
         app.assign(&registrar, &vip, &nurse).await;
         assert!(sees(&app, &reception, &vip).await);
         app.as_user(&registrar, "mutation($id: ID!) { updatePatient(id: $id, input: { restricted: true }) { id } }", json!({ "id": vip }))
@@ -90,7 +71,7 @@ on_both_databases! {
         let attending = app.user("DOCTOR", "Attend Ing").await;
         let nurse = app.user("NURSE", "Note Nurse").await;
         let patient = app.patient(&registrar, "Noel", "Notes").await;
-        assign(&app, &registrar, &patient, &attending, "ATTENDING", None, None).await;
+        app.assign_care_team(&registrar, &patient, &attending, "ATTENDING", (None, None)).await;
         app.assign(&registrar, &patient, &nurse).await;
         let write = "mutation($p: ID!, $i: WriteNoteInput!) { writeNote(patientId: $p, input: $i) { id } }";
         for (who, sensitivity, body) in [
@@ -289,7 +270,7 @@ on_both_databases! {
         let restrict = "mutation($id: ID!) { updatePatient(id: $id, input: { restricted: true }) { id } }";
         app.as_user(&registrar, restrict, json!({ "id": patient })).await.assert_code("BAD_USER_INPUT");
         app.as_user(&reception, restrict, json!({ "id": patient })).await.assert_code("FORBIDDEN");
-        assign(&app, &registrar, &patient, &colleague, "ATTENDING", None, None).await;
+        app.assign_care_team(&registrar, &patient, &colleague, "ATTENDING", (None, None)).await;
         app.as_user(&registrar, restrict, json!({ "id": patient })).await.ok();
         // Explaining access to a patient the reviewer cannot see: as missing.
         let explain = "query($u: ID!, $p: ID!) { explainAccess(userId: $u, patientId: $p) { restricted } }";
