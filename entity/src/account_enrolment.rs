@@ -3,7 +3,7 @@
 //! requester holds one half, the approver the other.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "account_enrolments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -32,6 +32,17 @@ pub struct Model {
     /// Redemption attempts, counted before each is evaluated.
     pub attempts: i32,
 }
+
+crate::debug_shows_only!(
+    id,
+    kind,
+    account_id,
+    patient_id,
+    needs_approval,
+    expires_at,
+    used_at,
+    attempts
+);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

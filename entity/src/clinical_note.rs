@@ -1,7 +1,7 @@
 //! Clinical notes; psychotherapy and substance-use notes are sensitive.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "clinical_notes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -14,5 +14,7 @@ pub struct Model {
     pub written_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
+
+crate::debug_shows_only!(id, patient_id);
 
 crate::belongs_to_patient!();

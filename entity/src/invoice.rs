@@ -1,7 +1,7 @@
 //! Invoices for care given.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invoices")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -15,5 +15,7 @@ pub struct Model {
     pub issued_by: Uuid,
     pub issued_at: DateTimeUtc,
 }
+
+crate::debug_shows_only!(id, patient_id);
 
 crate::belongs_to_patient!();

@@ -29,6 +29,22 @@ macro_rules! belongs_to_patient {
     };
 }
 
+/// `Debug` for a row that holds patient data or secrets: only the fields
+/// named (ids and other values that identify nobody) are printed, so a row
+/// that reaches a log line by mistake leaks nothing.
+#[macro_export]
+macro_rules! debug_shows_only {
+    ($($field:ident),* $(,)?) => {
+        impl std::fmt::Debug for Model {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(concat!(module_path!(), "::Model"))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 pub mod account_enrolment;
 pub mod allergy;
 pub mod care_assignment;

@@ -1,7 +1,7 @@
 //! Medication orders.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "medications")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -15,5 +15,7 @@ pub struct Model {
     pub starts_at: DateTimeUtc,
     pub ends_at: Option<DateTimeUtc>,
 }
+
+crate::debug_shows_only!(id, patient_id);
 
 crate::belongs_to_patient!();

@@ -1,7 +1,7 @@
 //! Vital signs recorded at the bedside.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "observations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -14,5 +14,7 @@ pub struct Model {
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Uuid,
 }
+
+crate::debug_shows_only!(id, patient_id);
 
 crate::belongs_to_patient!();

@@ -1,7 +1,7 @@
 //! Patient records: the heart of the PHI.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "patients")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -31,6 +31,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
+
+crate::debug_shows_only!(id);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {

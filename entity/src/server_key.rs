@@ -2,7 +2,7 @@
 //! shared by every instance that uses the same database.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "server_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -11,6 +11,8 @@ pub struct Model {
     pub value: String,
     pub created_at: DateTimeUtc,
 }
+
+crate::debug_shows_only!(name, created_at);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

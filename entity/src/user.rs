@@ -1,7 +1,7 @@
 //! Staff and patient accounts.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -20,6 +20,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub deactivated_at: Option<DateTimeUtc>,
 }
+
+crate::debug_shows_only!(id, role, active, patient_id);
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
