@@ -10,13 +10,18 @@ pub struct Model {
     pub id: Uuid,
     /// `STAFF_ACCOUNT`, `PATIENT_ACCOUNT` or `REACTIVATION`.
     pub kind: String,
-    /// The account being enrolled. For a patient it is created at enrolment,
-    /// under this id.
+    /// The account being enrolled. A new account (staff or patient) is
+    /// created at enrolment, under this id; a re-activation names an
+    /// existing one.
     pub account_id: Uuid,
     /// Patient invitations: the record the account will belong to.
     pub patient_id: Option<Uuid>,
-    /// Patient invitations: the e-mail the account will log in with.
+    /// New accounts: the e-mail the account will log in with.
     pub email: Option<String>,
+    /// Staff requests: the name, role and department of the account.
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub department_id: Option<Uuid>,
     pub requested_by: Uuid,
     pub requested_at: DateTimeUtc,
     /// SHA-256 of the requester's half of the code; the code is never stored.

@@ -14,6 +14,9 @@ enum AccountEnrolments {
     AccountId,
     PatientId,
     Email,
+    Name,
+    Role,
+    DepartmentId,
     RequestedBy,
     RequestedAt,
     RequestHash,
@@ -34,8 +37,8 @@ enum NewColumns {
     HadAccount,
 }
 
-/// Four-eyes provisioning: every account that can log in is enrolled by its
-/// owner with a one-time code. Staff accounts and re-invitations need a
+/// Four-eyes provisioning: every account that can log in is created when its
+/// owner enrols with a one-time code. Staff accounts and re-invitations need a
 /// second person's approval, who holds the other half of the code.
 ///
 /// `patients.had_account` remembers that a record had an account, so that
@@ -106,6 +109,10 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(AccountEnrolments::AccountId).uuid().not_null())
                     .col(ColumnDef::new(AccountEnrolments::PatientId).uuid().null())
                     .col(ColumnDef::new(AccountEnrolments::Email).string_len(320).null())
+                    // Staff requests: the account to create at enrolment.
+                    .col(ColumnDef::new(AccountEnrolments::Name).string_len(200).null())
+                    .col(ColumnDef::new(AccountEnrolments::Role).string_len(32).null())
+                    .col(ColumnDef::new(AccountEnrolments::DepartmentId).uuid().null())
                     .col(ColumnDef::new(AccountEnrolments::RequestedBy).uuid().not_null())
                     .col(
                         ColumnDef::new(AccountEnrolments::RequestedAt)
@@ -164,6 +171,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // One account per patient record, even against concurrent enrolments.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_users_patient_unique")
+                    .table(Users::Table)
+                    .col(NewColumns::PatientId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -178,6 +196,14 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(AccountEnrolments::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_users_patient_unique")
+                    .table(Users::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
             .alter_table(

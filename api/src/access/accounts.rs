@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use caregraph_entity::{account_enrolment, patient, user};
 use chrono::Utc;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
-use super::enrolment::{EnrolmentCode, EnrolmentKind, NOT_ENROLLED, NewEnrolment, issue};
+use super::enrolment::{EnrolmentCode, EnrolmentKind, NewEnrolment, StaffDetails, issue, supersede};
 use super::scope::patient_filter;
 use crate::auth::password;
 use crate::auth::sessions::SessionStore;
@@ -172,9 +172,13 @@ impl Caller {
             .collect())
     }
 
-    /// Requests a staff account. It cannot log in until a different ADMIN or
-    /// a COMPLIANCE_OFFICER approves it and its owner enrols with both halves
-    /// of the code; the requester receives the first half.
+    /// Requests a staff account. Nothing can log in until a different ADMIN
+    /// or a COMPLIANCE_OFFICER approves it and its owner enrols with both
+    /// halves of the code, which creates the account; the requester receives
+    /// the first half. A clash with a staff address is refused at once (the
+    /// requester may see those); one with a patient's login address is told
+    /// only to the owner at enrolment, so a request reveals nothing of who
+    /// is a patient.
     pub async fn request_account(
         &self,
         request: StaffAccountRequest,
@@ -187,45 +191,68 @@ impl Caller {
         }
         let email = Email::parse(&request.email)?;
         self.account_rules.check_staff_email(&email)?;
-        let txn = self.db.begin().await?;
-        let account = insert_account(
-            &txn,
-            AccountRow {
-                email,
-                name: parse_name("name", &request.name)?,
-                role: request.role,
-                password_hash: NOT_ENROLLED.to_owned(),
-                active: false,
-                patient_id: None,
-                department_id: request.department_id,
-            },
-        )
-        .await?;
+        let name = parse_name("name", &request.name)?;
+        super::departments::existing_department(&self.db, request.department_id).await?;
+        let staff_clash = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .filter(user::Column::Role.ne(Role::Patient.as_str()))
+            .count(&self.db)
+            .await?;
+        let open_request = account_enrolment::Entity::find()
+            .filter(account_enrolment::Column::Email.eq(email.as_str()))
+            .filter(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()))
+            .filter(account_enrolment::Column::UsedAt.is_null())
+            .filter(account_enrolment::Column::ExpiresAt.gt(Utc::now()))
+            .count(&self.db)
+            .await?;
+        if staff_clash + open_request > 0 {
+            return Err(AppError::bad_input(
+                "an account or an open request with this email already exists",
+            ));
+        }
+        let account_id = Uuid::new_v4();
         let code = issue(
-            &txn,
+            &self.db,
             NewEnrolment {
                 kind: EnrolmentKind::StaffAccount,
-                account_id: account.id,
+                account_id,
                 patient_id: None,
-                email: None,
+                email: Some(email.as_str().to_owned()),
+                staff: Some(StaffDetails {
+                    name: name.clone(),
+                    role: request.role,
+                    department_id: request.department_id,
+                }),
                 requested_by: principal.user_id,
                 needs_approval: true,
             },
         )
         .await?;
-        txn.commit().await?;
         tracing::info!(
             target: "caregraph::security",
             user_id = %principal.user_id,
-            requested_user_id = %account.id,
-            role = %account.role,
+            requested_user_id = %account_id,
+            role = request.role.as_str(),
             "account requested"
         );
-        Ok((self.account_view(account), code))
+        // The account as it will be once enrolled; not stored until then.
+        let requested = user::Model {
+            id: account_id,
+            email: email.as_str().to_owned(),
+            name,
+            role: request.role.as_str().to_owned(),
+            password_hash: String::new(),
+            active: false,
+            department_id: request.department_id,
+            patient_id: None,
+            created_at: Utc::now(),
+            deactivated_at: None,
+        };
+        Ok((self.account_view(requested), code))
     }
 
-    /// Opens a deactivated (or never enrolled) staff account again, by the
-    /// same four-eyes enrolment as a new one: its owner sets a new password.
+    /// Opens a deactivated staff account again, by the same four-eyes
+    /// enrolment as a new one: its owner sets a new password.
     pub async fn reactivate_user(&self, id: &str) -> AppResult<(AccountView, EnrolmentCode)> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "reactivate").await?;
@@ -244,6 +271,7 @@ impl Caller {
                 account_id: target.id,
                 patient_id: None,
                 email: None,
+                staff: None,
                 requested_by: principal.user_id,
                 needs_approval: true,
             },
@@ -253,33 +281,64 @@ impl Caller {
         Ok((self.account_view(target), code))
     }
 
+    /// Deletes an account; on a requested account not yet enrolled, cancels
+    /// the request.
     pub async fn delete_user(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::Accounts)?;
-        let target = self.other_account(principal.user_id, id, "delete").await?;
+        let now = Utc::now();
+        let target = match self.other_account(principal.user_id, id, "delete").await {
+            Err(AppError::NotFound) => {
+                let id = crate::domain::parse_id("id", id)?;
+                let cancelled = account_enrolment::Entity::update_many()
+                    .col_expr(account_enrolment::Column::ExpiresAt, Expr::value(now))
+                    .filter(account_enrolment::Column::AccountId.eq(id))
+                    .filter(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()))
+                    .filter(account_enrolment::Column::UsedAt.is_null())
+                    .filter(account_enrolment::Column::ExpiresAt.gt(now))
+                    .exec(&self.db)
+                    .await?;
+                if cancelled.rows_affected == 0 {
+                    return Err(AppError::NotFound);
+                }
+                tracing::info!(target: "caregraph::security", user_id = %principal.user_id, cancelled_user_id = %id, "account request cancelled");
+                return Ok(());
+            }
+            other => other?,
+        };
         self.keep_an_admin(&target).await?;
         let txn = self.db.begin().await?;
         // Sessions go with the account (foreign key), so its tokens die with
-        // it; so do codes that could still enrol it.
-        account_enrolment::Entity::delete_many()
-            .filter(account_enrolment::Column::AccountId.eq(target.id))
-            .filter(account_enrolment::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
+        // it; so do codes that could still re-open it.
+        supersede(&txn, account_enrolment::Column::AccountId.eq(target.id), now).await?;
         user::Entity::delete_by_id(target.id).exec(&txn).await?;
         txn.commit().await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deleted_user_id = %target.id, "account deleted");
         Ok(())
     }
 
+    /// Closes an account: its sessions end, any code that could re-open it
+    /// stops working, and requests it made and nobody approved yet lapse.
     pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;
         self.keep_an_admin(&target).await?;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
         let mut row: user::ActiveModel = target.into();
         row.active = Set(false);
-        row.deactivated_at = Set(Some(Utc::now()));
-        let updated = row.update(&self.db).await?;
-        SessionStore::revoke_all_for_user(&self.db, updated.id).await?;
+        row.deactivated_at = Set(Some(now));
+        let updated = row.update(&txn).await?;
+        supersede(&txn, account_enrolment::Column::AccountId.eq(updated.id), now).await?;
+        supersede(
+            &txn,
+            Condition::all()
+                .add(account_enrolment::Column::RequestedBy.eq(updated.id))
+                .add(account_enrolment::Column::ApprovedBy.is_null()),
+            now,
+        )
+        .await?;
+        SessionStore::revoke_all_for_user(&txn, updated.id).await?;
+        txn.commit().await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deactivated_user_id = %updated.id, "account deactivated");
         Ok(self.account_view(updated))
     }

@@ -1,13 +1,18 @@
-//! Enrolment: every account that can log in is enrolled by the person it
-//! belongs to, who redeems a one-time code and chooses their own password.
-//! Nobody who hands out a code ever knows the password.
+//! Enrolment: every account that can log in is created (or re-opened) when
+//! the person it belongs to redeems a one-time code and chooses their own
+//! password. Nobody who hands out a code ever knows the password.
 //!
 //! Four eyes with split knowledge: a staff account, a re-activation and the
 //! re-invitation of a patient who had an account are requested by one person
 //! and approved by a different one (an ADMIN or a COMPLIANCE_OFFICER); each
 //! holds half of the code, and only both halves together enrol. A first
 //! patient invitation needs no second person: the patient proves who they
-//! are with the national id on their record, which the desk cannot read.
+//! are with the national id on their record, which the desk cannot read;
+//! the desk's guesses are capped per record, not per code, so fresh
+//! invitations buy no more guesses without a second person.
+//!
+//! Requests are never deleted once issued, only superseded (expired): who
+//! asked for an account is remembered, and nobody who ever asked approves it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -24,7 +29,7 @@ use super::Caller;
 use crate::auth::password;
 use crate::domain::{Email, Password, parse_id, sha256_hex};
 use crate::error::{AppError, AppResult};
-use crate::policy::{Action, FieldClass};
+use crate::policy::{Action, FieldClass, Role};
 
 pub const CODE_LIFETIME_HOURS: i64 = 72;
 /// Redemptions evaluated per code, whatever the concurrency.
@@ -32,8 +37,6 @@ pub const MAX_ATTEMPTS: i32 = 5;
 /// 16 random bytes, URL-safe base64: 22 characters per half.
 const HALF_BYTES: usize = 16;
 const HALF_LEN: usize = 22;
-/// Stored instead of a hash until the owner enrols: matches no password.
-pub(super) const NOT_ENROLLED: &str = "!not-enrolled";
 
 /// Why a code was issued; stored as text and read back strictly.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, async_graphql::Enum)]
@@ -76,14 +79,24 @@ pub struct EnrolmentCode {
     pub needs_approval: bool,
 }
 
-/// An open request waiting for a second person's approval.
+/// An open request waiting for (or holding) a second person's approval,
+/// with what the approver needs to judge it.
 pub struct AccountRequest {
     pub account_id: Uuid,
     pub kind: EnrolmentKind,
+    /// The role the account will have.
+    pub role: Role,
+    /// Staff accounts: the name; `None` for a patient (see `patient_id`).
+    pub name: Option<String>,
+    /// The address the account will log in with: the approver checks it is
+    /// the owner's, not the requester's.
+    pub email: String,
     pub patient_id: Option<Uuid>,
     pub requested_by: Uuid,
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Re-activations: when the account was closed.
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub approved: bool,
 }
 
@@ -118,22 +131,31 @@ pub(super) struct NewEnrolment {
     pub account_id: Uuid,
     pub patient_id: Option<Uuid>,
     pub email: Option<String>,
+    pub staff: Option<StaffDetails>,
     pub requested_by: Uuid,
     pub needs_approval: bool,
 }
 
-/// Issues a code. An account has at most one open code: a new request
-/// replaces the old one, whose halves stop working.
+/// The staff account a request will create at enrolment.
+pub(super) struct StaffDetails {
+    pub name: String,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+}
+
+/// Issues a code. An account (or a patient's record) has at most one open
+/// code: a new one supersedes the old, whose halves stop working. The old
+/// row stays, so that its requester and its attempts are still counted.
 pub(super) async fn issue(db: &impl ConnectionTrait, new: NewEnrolment) -> AppResult<EnrolmentCode> {
-    if new.kind != EnrolmentKind::PatientAccount {
-        account_enrolment::Entity::delete_many()
-            .filter(account_enrolment::Column::AccountId.eq(new.account_id))
-            .filter(account_enrolment::Column::UsedAt.is_null())
-            .exec(db)
-            .await?;
-    }
-    let code = new_half();
     let now = Utc::now();
+    let same = match new.patient_id {
+        Some(patient_id) if new.kind == EnrolmentKind::PatientAccount => {
+            account_enrolment::Column::PatientId.eq(patient_id)
+        }
+        _ => account_enrolment::Column::AccountId.eq(new.account_id),
+    };
+    supersede(db, same, now).await?;
+    let code = new_half();
     let expires_at = now + Duration::hours(CODE_LIFETIME_HOURS);
     account_enrolment::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -141,6 +163,9 @@ pub(super) async fn issue(db: &impl ConnectionTrait, new: NewEnrolment) -> AppRe
         account_id: Set(new.account_id),
         patient_id: Set(new.patient_id),
         email: Set(new.email),
+        name: Set(new.staff.as_ref().map(|s| s.name.clone())),
+        role: Set(new.staff.as_ref().map(|s| s.role.as_str().to_owned())),
+        department_id: Set(new.staff.as_ref().and_then(|s| s.department_id)),
         requested_by: Set(new.requested_by),
         requested_at: Set(now),
         request_hash: Set(half_hash(&code)),
@@ -162,22 +187,39 @@ pub(super) async fn issue(db: &impl ConnectionTrait, new: NewEnrolment) -> AppRe
     })
 }
 
+/// Open codes matching `which` stop working now.
+pub(super) async fn supersede(
+    db: &impl ConnectionTrait,
+    which: impl sea_orm::sea_query::IntoCondition,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    account_enrolment::Entity::update_many()
+        .col_expr(account_enrolment::Column::ExpiresAt, Expr::value(now))
+        .filter(which)
+        .filter(open(now))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 impl Caller {
     /// Invites a patient to read their own record. The answer never says
     /// what the desk may not know (whether the record has a national id, or
     /// whether the e-mail is taken): the patient learns it when enrolling.
-    /// A patient who has had an account before needs a second approval.
+    /// A second approval is needed for a patient who has had an account
+    /// before, and once this record's unapproved invitations have used up
+    /// their guesses.
     pub async fn invite_patient(&self, patient_id: &str, email: &str) -> AppResult<EnrolmentCode> {
         let principal = self.require(Action::Create, FieldClass::PatientAccounts)?;
         let patient_id = parse_id("patientId", patient_id)?;
         let email = Email::parse(email)?;
         // Only a patient the desk can see; a restricted one is NOT_FOUND.
         self.visible_patient(principal, patient_id).await?;
-        let had_account = patient::Entity::find_by_id(patient_id)
+        let record = patient::Entity::find_by_id(patient_id)
             .one(&self.db)
             .await?
-            .ok_or(AppError::NotFound)?
-            .had_account;
+            .ok_or(AppError::NotFound)?;
+        let needs_approval = record.had_account || self.guesses_spent(patient_id).await?;
         let code = issue(
             &self.db,
             NewEnrolment {
@@ -185,8 +227,9 @@ impl Caller {
                 account_id: Uuid::new_v4(),
                 patient_id: Some(patient_id),
                 email: Some(email.as_str().to_owned()),
+                staff: None,
                 requested_by: principal.user_id,
-                needs_approval: had_account,
+                needs_approval,
             },
         )
         .await?;
@@ -214,10 +257,23 @@ impl Caller {
             .one(&self.db)
             .await?
             .ok_or(AppError::NotFound)?;
-        if pending.requested_by == principal.user_id || account_id == principal.user_id {
+        // Whoever ever asked for this account, under any request, is not the
+        // second pair of eyes for it.
+        let asked_before = account_enrolment::Entity::find()
+            .filter(account_enrolment::Column::AccountId.eq(account_id))
+            .filter(account_enrolment::Column::RequestedBy.eq(principal.user_id))
+            .count(&self.db)
+            .await?
+            > 0;
+        if asked_before || account_id == principal.user_id {
             return Err(AppError::forbidden(
                 "a request must be approved by someone other than who made it",
             ));
+        }
+        // A patient's re-invitation is approved only by someone who can find
+        // the record (never a restricted one reached by ANY).
+        if let Some(patient_id) = pending.patient_id {
+            self.visible_patient(principal, patient_id).await?;
         }
         let half = new_half();
         let approved = account_enrolment::Entity::update_many()
@@ -248,24 +304,71 @@ impl Caller {
     }
 
     /// Requests waiting for (or holding) an approval and not yet redeemed.
+    /// A patient's re-invitation shows only if the caller can find the
+    /// record (never a restricted one reached by ANY).
     pub async fn account_requests(&self) -> AppResult<Vec<AccountRequest>> {
-        self.require(Action::Read, FieldClass::AccountApprovals)?;
-        account_enrolment::Entity::find()
+        let principal = self.require(Action::Read, FieldClass::AccountApprovals)?;
+        let mut shown = sea_orm::Condition::any().add(account_enrolment::Column::PatientId.is_null());
+        if let Ok(findable) = super::scope::patient_filter(
+            &self.policy,
+            principal,
+            Action::Read,
+            FieldClass::Directory,
+            Utc::now(),
+        ) {
+            shown = shown.add(
+                account_enrolment::Column::PatientId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(patient::Column::Id)
+                        .from(patient::Entity)
+                        .cond_where(findable)
+                        .to_owned(),
+                ),
+            );
+        }
+        let rows = account_enrolment::Entity::find()
             .filter(account_enrolment::Column::NeedsApproval.eq(true))
             .filter(open(Utc::now()))
+            .filter(shown)
             .order_by_asc(account_enrolment::Column::RequestedAt)
             .order_by_asc(account_enrolment::Column::Id)
             .all(&self.db)
+            .await?;
+        // The accounts being re-activated, in one statement.
+        let reopened: std::collections::HashMap<Uuid, user::Model> = user::Entity::find()
+            .filter(user::Column::Id.is_in(rows.iter().map(|r| r.account_id)))
+            .all(&self.db)
             .await?
             .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        rows.into_iter()
             .map(|row| {
+                let kind = EnrolmentKind::parse(&row.kind)?;
+                let account = reopened.get(&row.account_id);
+                let stored_role = match (kind, account) {
+                    (EnrolmentKind::Reactivation, Some(account)) => Some(account.role.as_str()),
+                    (EnrolmentKind::Reactivation, None) => None,
+                    (EnrolmentKind::StaffAccount, _) => row.role.as_deref(),
+                    (EnrolmentKind::PatientAccount, _) => Some(Role::Patient.as_str()),
+                };
+                let role = stored_role
+                    .and_then(Role::parse)
+                    .ok_or_else(|| AppError::Internal("an account request without a known role".into()))?;
                 Ok(AccountRequest {
                     account_id: row.account_id,
-                    kind: EnrolmentKind::parse(&row.kind)?,
+                    kind,
+                    role,
+                    name: account.map(|a| a.name.clone()).or(row.name),
+                    email: account
+                        .map(|a| a.email.clone())
+                        .or(row.email)
+                        .ok_or_else(|| AppError::Internal("an account request without an e-mail".into()))?,
                     patient_id: row.patient_id,
                     requested_by: row.requested_by,
                     requested_at: row.requested_at,
                     expires_at: row.expires_at,
+                    deactivated_at: account.and_then(|a| a.deactivated_at),
                     approved: row.approved_by.is_some(),
                 })
             })
@@ -316,8 +419,8 @@ impl Caller {
         }
         match EnrolmentKind::parse(&enrolment.kind)? {
             EnrolmentKind::PatientAccount => self.enrol_patient(enrolment, national_id, password, now).await,
-            EnrolmentKind::StaffAccount | EnrolmentKind::Reactivation => {
-                self.enrol_staff(enrolment, password, now).await
+            kind @ (EnrolmentKind::StaffAccount | EnrolmentKind::Reactivation) => {
+                self.enrol_staff(enrolment, kind, password, now).await
             }
         }
     }
@@ -343,6 +446,12 @@ impl Caller {
         };
         if !matches {
             tracing::warn!(target: "caregraph::security", account_id = %enrolment.account_id, "enrolment refused: details do not match");
+            return Err(refused());
+        }
+        // Checked again now, not only when the code was issued: the record
+        // may have had an account, or been restricted, since.
+        if (record.had_account || record.restricted) && !enrolment.needs_approval {
+            tracing::warn!(target: "caregraph::security", account_id = %enrolment.account_id, "enrolment refused: a second approval is needed now");
             return Err(refused());
         }
         // From here on the caller has proven to be the patient: they may be
@@ -377,7 +486,7 @@ impl Caller {
         .map_err(|e| {
             AppError::unique_or_database(
                 e,
-                "an account with this e-mail address already exists: ask the desk for an invitation to another address",
+                "an account with this e-mail address, or for your record, already exists: ask the desk",
             )
         })?;
         mark_had_account(&txn, record.id).await?;
@@ -389,29 +498,87 @@ impl Caller {
     async fn enrol_staff(
         &self,
         enrolment: account_enrolment::Model,
+        kind: EnrolmentKind,
         password: Password,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let hash = password::hash(password).await?;
         let txn = self.db.begin().await?;
         claim(&txn, &enrolment, now).await?;
-        let enrolled = user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::Active, Expr::value(true))
-            .col_expr(
-                user::Column::DeactivatedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(user::Column::Id.eq(enrolment.account_id))
-            .filter(user::Column::Active.eq(false))
-            .exec(&txn)
-            .await?;
-        if enrolled.rows_affected != 1 {
-            return Err(refused());
+        match kind {
+            EnrolmentKind::StaffAccount => {
+                let (Some(email), Some(name), Some(role)) =
+                    (&enrolment.email, &enrolment.name, &enrolment.role)
+                else {
+                    return Err(AppError::Internal("a staff request without its account".into()));
+                };
+                let role = Role::parse(role)
+                    .ok_or_else(|| AppError::Internal("stored role of a request is unknown".into()))?;
+                super::departments::existing_department(&txn, enrolment.department_id).await?;
+                user::ActiveModel {
+                    id: Set(enrolment.account_id),
+                    email: Set(email.clone()),
+                    name: Set(name.clone()),
+                    role: Set(role.as_str().to_owned()),
+                    password_hash: Set(hash),
+                    active: Set(true),
+                    department_id: Set(enrolment.department_id),
+                    patient_id: Set(None),
+                    created_at: Set(now),
+                    deactivated_at: Set(None),
+                }
+                .insert(&txn)
+                .await
+                .map_err(|e| {
+                    AppError::unique_or_database(
+                        e,
+                        "an account with this e-mail address already exists: ask for a new request with another address",
+                    )
+                })?;
+            }
+            EnrolmentKind::PatientAccount => {
+                return Err(AppError::Internal(
+                    "a patient's code enrols no staff account".into(),
+                ));
+            }
+            EnrolmentKind::Reactivation => {
+                let reopened = user::Entity::update_many()
+                    .col_expr(user::Column::PasswordHash, Expr::value(hash))
+                    .col_expr(user::Column::Active, Expr::value(true))
+                    .col_expr(
+                        user::Column::DeactivatedAt,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+                    .filter(user::Column::Id.eq(enrolment.account_id))
+                    .filter(user::Column::Active.eq(false))
+                    .filter(user::Column::PatientId.is_null())
+                    .exec(&txn)
+                    .await?;
+                if reopened.rows_affected != 1 {
+                    return Err(refused());
+                }
+            }
         }
         txn.commit().await?;
-        tracing::info!(target: "caregraph::security", account_id = %enrolment.account_id, "account enrolled");
+        tracing::info!(target: "caregraph::security", account_id = %enrolment.account_id, kind = kind.as_str(), "account enrolled");
         Ok(())
+    }
+
+    /// Whether this record's unapproved invitations of the last 30 days
+    /// have used up the guesses one invitation allows.
+    async fn guesses_spent(&self, patient_id: Uuid) -> AppResult<bool> {
+        let since = Utc::now() - Duration::days(30);
+        let attempts: Vec<i32> = account_enrolment::Entity::find()
+            .select_only()
+            .column(account_enrolment::Column::Attempts)
+            .filter(account_enrolment::Column::PatientId.eq(patient_id))
+            .filter(account_enrolment::Column::NeedsApproval.eq(false))
+            .filter(account_enrolment::Column::UsedAt.is_null())
+            .filter(account_enrolment::Column::RequestedAt.gt(since))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(attempts.iter().sum::<i32>() >= MAX_ATTEMPTS)
     }
 }
 

@@ -234,7 +234,7 @@ impl SessionStore {
         Ok(())
     }
 
-    pub async fn revoke_all_for_user(db: &DatabaseConnection, user_id: Uuid) -> AppResult<()> {
+    pub async fn revoke_all_for_user(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> AppResult<()> {
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(session::Column::UserId.eq(user_id))

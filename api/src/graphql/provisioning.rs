@@ -21,9 +21,10 @@ pub struct CreateUserInput {
 }
 
 /// A requested account and the requester's half of its enrolment code. The
-/// account cannot log in until a different ADMIN or a COMPLIANCE_OFFICER
+/// account does not exist until a different ADMIN or a COMPLIANCE_OFFICER
 /// approves it (`approveAccount`, which returns the other half) and its owner
-/// enrols with both halves, concatenated (`enrolAccount`).
+/// enrols with both halves, concatenated (`enrolAccount`); `user` shows it as
+/// it will be (inactive until then).
 #[derive(SimpleObject)]
 #[graphql(visible = "visibility::creates_accounts")]
 pub struct NewAccount {
@@ -60,18 +61,29 @@ pub struct PatientInvitation {
     needs_approval: bool,
 }
 
-/// A request that needs (or has) a second person's approval.
+/// A request that needs (or has) a second person's approval, with what the
+/// approver needs to judge it.
 #[derive(SimpleObject)]
 #[graphql(visible = "visibility::reads_account_requests")]
 pub struct AccountRequestItem {
     /// Pass to `approveAccount(userId:)`.
     account_id: ID,
     kind: EnrolmentKind,
+    /// The role the account will have.
+    role: Role,
+    /// Staff accounts: the name. A patient's re-invitation: `null` (see
+    /// `patientId`).
+    name: Option<String>,
+    /// The address the account will log in with: check that it is the
+    /// owner's and not the requester's.
+    email: String,
     /// For a patient's re-invitation: the record.
     patient_id: Option<ID>,
     requested_by: ID,
     requested_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    /// A re-activation: when the account was closed.
+    deactivated_at: Option<DateTime<Utc>>,
     /// Approved, and waiting for its owner to enrol.
     approved: bool,
 }
@@ -81,10 +93,14 @@ impl From<AccountRequest> for AccountRequestItem {
         AccountRequestItem {
             account_id: ID(r.account_id.to_string()),
             kind: r.kind,
+            role: r.role,
+            name: r.name,
+            email: r.email,
             patient_id: r.patient_id.map(|id| ID(id.to_string())),
             requested_by: ID(r.requested_by.to_string()),
             requested_at: r.requested_at,
             expires_at: r.expires_at,
+            deactivated_at: r.deactivated_at,
             approved: r.approved,
         }
     }
@@ -114,7 +130,8 @@ pub struct ProvisioningMutation;
 #[Object]
 impl ProvisioningMutation {
     /// Requests a staff account. It takes no password: its owner chooses one
-    /// when enrolling, after a second person's approval.
+    /// when enrolling, after a second person's approval. `deleteUser` with
+    /// its id cancels the request.
     #[graphql(visible = "visibility::creates_accounts")]
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> ApiResult<NewAccount> {
         let request = StaffAccountRequest {

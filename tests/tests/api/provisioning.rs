@@ -73,14 +73,14 @@ on_both_databases! {
         app.as_user(&desk, "mutation($u: ID!) { approveAccount(userId: $u) }", json!({ "u": id }))
             .await
             .assert_code("FORBIDDEN");
-        let still = stored_account(&app, &email).await.unwrap();
-        assert!(!still.active && still.password_hash.starts_with('!'));
+        assert!(stored_account(&app, &email).await.is_none(), "no account exists before enrolment");
 
         // The legitimate path: a compliance officer approves and holds the
         // other half; neither half alone, nor both in the wrong order, enrols.
         let compliance = app.user("COMPLIANCE_OFFICER", "Co Mpliance").await;
-        let pending = app.as_user(&compliance, "{ accountRequests { accountId kind approved } }", json!({})).await;
-        assert!(pending.ok()["accountRequests"].as_array().unwrap().contains(&json!({ "accountId": id, "kind": "STAFF_ACCOUNT", "approved": false })));
+        let pending = app.as_user(&compliance, "{ accountRequests { accountId kind role name email requestedBy approved } }", json!({})).await;
+        let expected = json!({ "accountId": id, "kind": "STAFF_ACCOUNT", "role": "BILLING", "name": "Mo Le", "email": email, "requestedBy": admin.id, "approved": false });
+        assert!(pending.ok()["accountRequests"].as_array().unwrap().contains(&expected), "{}", pending.text);
         let second_half = app.approve(&compliance, &id).await;
         assert_ne!(first_half, second_half);
         assert_refused(&app.enrol(&second_half, None, STAFF_PASSWORD).await);
@@ -117,11 +117,8 @@ on_both_databases! {
             .unwrap();
         assert_refused(&app.enrol(&format!("{first}{second}"), None, STAFF_PASSWORD).await);
         app.try_login(&email, STAFF_PASSWORD).await.assert_code("UNAUTHENTICATED");
-        // An expired request can be issued again (as a re-activation), with
-        // a fresh approval.
-        let admin = app.login_admin().await;
-        let again = app.as_user(&admin, "mutation($u: ID!) { reactivateUser(id: $u) { code } }", json!({ "u": id })).await;
-        let first = again.ok()["reactivateUser"]["code"].as_str().unwrap().to_owned();
+        // An expired request is made again, with a fresh approval.
+        let (id, first) = app.request_account(&email, "La Te", "NURSE").await;
         let second = app.approve(&app.login_approver().await, &id).await;
         app.enrol(&format!("{first}{second}"), None, STAFF_PASSWORD).await.ok();
         app.login(&email, STAFF_PASSWORD).await;
@@ -204,9 +201,13 @@ on_both_databases! {
         // The right national id comes too late: the code is spent.
         assert_refused(&app.enrol(&code, Some("NID-Rita-Race"), STAFF_PASSWORD).await);
         assert!(stored_account(&app, &email).await.is_none());
-        // A fresh invitation still works for the real patient.
-        let fresh = invite(&app, &desk, &patient, &email).await["code"].as_str().unwrap().to_owned();
-        app.enrol(&fresh, Some("NID-Rita-Race"), STAFF_PASSWORD).await.ok();
+        // The guesses are spent for the record too: a fresh invitation needs
+        // a second person, and then works for the real patient.
+        let fresh = invite(&app, &desk, &patient, &email).await;
+        assert_eq!(fresh["needsApproval"], true);
+        let approved = app.approve(&app.login_admin().await, fresh["accountId"].as_str().unwrap()).await;
+        let code = format!("{}{approved}", fresh["code"].as_str().unwrap());
+        app.enrol(&code, Some("NID-Rita-Race"), STAFF_PASSWORD).await.ok();
         app.login(&email, STAFF_PASSWORD).await;
     }
 
@@ -287,6 +288,143 @@ on_both_databases! {
         let me = app.as_user(&vip_account, "{ me { email } patients { nodes { givenName } } }", json!({})).await;
         assert_eq!(me.ok()["me"]["email"], vip_account.email);
         assert_eq!(me.ok()["patients"]["nodes"], json!([{ "givenName": "Vivian" }]));
+    }
+}
+
+on_both_databases! {
+    async fn whoever_ever_requested_an_account_cannot_approve_it_later(app) {
+        // An admin requests an account for an address it controls; an honest
+        // colleague approves; later the account is closed and the colleague
+        // asks to re-open it. The first admin must not be the second pair of
+        // eyes for an account it asked for.
+        let first = app.login_admin().await;
+        let second = app.login_approver().await;
+        let alias = new_email("alias");
+        let (id, half) = app.request_account_as(&first, &alias, "Al Ias", "BILLING").await;
+        let other_half = app.approve(&second, &id).await;
+        app.enrol(&format!("{half}{other_half}"), None, STAFF_PASSWORD).await.ok();
+        app.as_user(&second, "mutation($u: ID!) { deactivateUser(id: $u) { active } }", json!({ "u": id })).await.ok();
+        app.as_user(&second, "mutation($u: ID!) { reactivateUser(id: $u) { code } }", json!({ "u": id })).await.ok();
+        let approve = app.as_user(&first, "mutation($u: ID!) { approveAccount(userId: $u) }", json!({ "u": id })).await;
+        approve.assert_code("FORBIDDEN");
+        app.try_login(&alias, STAFF_PASSWORD).await.assert_code("UNAUTHENTICATED");
+    }
+
+    async fn closing_or_cancelling_an_account_voids_its_approved_code(app) {
+        let first = app.login_admin().await;
+        let second = app.login_approver().await;
+        // A request approved, then cancelled before the owner enrolled.
+        let email = new_email("cancelled");
+        let (id, half) = app.request_account_as(&first, &email, "Can Celled", "DOCTOR").await;
+        let other_half = app.approve(&second, &id).await;
+        app.as_user(&second, "mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": id })).await.ok();
+        assert_refused(&app.enrol(&format!("{half}{other_half}"), None, STAFF_PASSWORD).await);
+        assert!(stored_account(&app, &email).await.is_none());
+        // A re-activation approved, then the account closed again for cause.
+        let nurse = app.user("NURSE", "For Cause").await;
+        app.as_user(&first, "mutation($u: ID!) { deactivateUser(id: $u) { active } }", json!({ "u": nurse.id })).await.ok();
+        let reopen = app.as_user(&first, "mutation($u: ID!) { reactivateUser(id: $u) { code } }", json!({ "u": nurse.id })).await;
+        let half = reopen.ok()["reactivateUser"]["code"].as_str().unwrap().to_owned();
+        let other_half = app.approve(&second, &nurse.id).await;
+        app.as_user(&second, "mutation($u: ID!) { deactivateUser(id: $u) { active } }", json!({ "u": nurse.id })).await.ok();
+        assert_refused(&app.enrol(&format!("{half}{other_half}"), None, "the nurse's new passphrase").await);
+        let stored = stored_account(&app, &nurse.email).await.unwrap();
+        assert!(!stored.active);
+    }
+
+    async fn the_desk_cannot_buy_more_guesses_with_fresh_invitations(app) {
+        let doctor = app.user("DOCTOR", "Guess Doc").await;
+        let desk = app.user("RECEPTION", "Guess Desk").await;
+        let admin = app.login_admin().await;
+        let patient = app.patient(&doctor, "Vera", "Victim").await;
+        let email = new_email("desk.alias");
+        let mut guesses = 0;
+        for batch in 0..3 {
+            let invitation = invite(&app, &desk, &patient, &email).await;
+            if batch > 0 {
+                // Five wrong guesses on this record: the next invitation
+                // needs a second person.
+                assert_eq!(invitation["needsApproval"], true, "after {guesses} guesses");
+                let code = invitation["code"].as_str().unwrap();
+                assert_refused(&app.enrol(code, Some("NID-Vera-Victim"), STAFF_PASSWORD).await);
+                continue;
+            }
+            assert_eq!(invitation["needsApproval"], false);
+            let code = invitation["code"].as_str().unwrap();
+            for k in 0..5 {
+                assert_refused(&app.enrol(code, Some(&format!("NID-GUESS-{k}")), STAFF_PASSWORD).await);
+                guesses += 1;
+            }
+        }
+        app.try_login(&email, STAFF_PASSWORD).await.assert_code("UNAUTHENTICATED");
+        // With a second person the real patient still gets in.
+        let invitation = invite(&app, &desk, &patient, "vera@home.example").await;
+        let account = invitation["accountId"].as_str().unwrap();
+        let approved = app.approve(&admin, account).await;
+        let code = format!("{}{approved}", invitation["code"].as_str().unwrap());
+        app.enrol(&code, Some("NID-Vera-Victim"), "vera's own passphrase").await.ok();
+        app.login("vera@home.example", "vera's own passphrase").await;
+    }
+
+    async fn an_invitation_issued_before_the_account_was_deleted_needs_the_approval_too(app) {
+        let doctor = app.user("DOCTOR", "Old Doc").await;
+        let desk = app.user("RECEPTION", "Old Desk").await;
+        let admin = app.login_admin().await;
+        let patient = app.patient(&doctor, "Olga", "Old").await;
+        let stale_email = new_email("desk.old");
+        let stale = invite(&app, &desk, &patient, &stale_email).await["code"].as_str().unwrap().to_owned();
+        // A newer invitation supersedes the stale one at once.
+        let account = app.patient_account(&patient, "NID-Olga-Old").await;
+        app.as_user(&admin, "mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": account.id })).await.ok();
+        assert_refused(&app.enrol(&stale, Some("NID-Olga-Old"), STAFF_PASSWORD).await);
+        app.try_login(&stale_email, STAFF_PASSWORD).await.assert_code("UNAUTHENTICATED");
+        let row = account_enrolment::Entity::find()
+            .filter(account_enrolment::Column::Email.eq(stale_email.as_str()))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.used_at.is_none() && row.expires_at <= chrono::Utc::now());
+    }
+
+    async fn a_staff_request_does_not_reveal_who_has_a_patient_account(app) {
+        let doctor = app.user("DOCTOR", "Mail Doc").await;
+        let admin = app.login_admin().await;
+        let patient = app.patient(&doctor, "Mia", "Mail").await;
+        let mia = app.patient_account(&patient, "NID-Mia-Mail").await;
+        let nobody = new_email("nobody");
+        let with_patient_email = app.as_user(&admin, CREATE_USER, json!({ "input": { "email": mia.email, "name": "Pro Be", "role": "NURSE" } })).await;
+        let with_fresh_email = app.as_user(&admin, CREATE_USER, json!({ "input": { "email": nobody, "name": "Pro Be", "role": "NURSE" } })).await;
+        assert!(with_patient_email.errors().is_empty() && with_fresh_email.errors().is_empty(), "{}", with_patient_email.text);
+        // The owner learns it at enrolment; Mia's account is untouched.
+        let created = &with_patient_email.data()["createUser"];
+        let id = created["user"]["id"].as_str().unwrap();
+        let code = format!("{}{}", created["code"].as_str().unwrap(), app.approve(&app.login_approver().await, id).await);
+        let taken = app.enrol(&code, None, "a passphrase of the nurse").await;
+        taken.assert_code("BAD_USER_INPUT");
+        assert!(taken.text.contains("already exists"), "{}", taken.text);
+        app.login(&mia.email, STAFF_PASSWORD).await;
+    }
+
+    async fn approvers_see_no_re_invitation_of_a_restricted_patient(app) {
+        let registrar = app.user("DOCTOR", "Reg Doc").await;
+        let attending = app.user("DOCTOR", "Att Doc").await;
+        let desk = app.user("RECEPTION", "Vip Desk").await;
+        let admin = app.login_admin().await;
+        let vip = app.patient(&registrar, "Vic", "Vip").await;
+        let account = app.patient_account(&vip, "NID-Vic-Vip").await;
+        app.as_user(&admin, "mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": account.id })).await.ok();
+        let invitation = invite(&app, &desk, &vip, &new_email("vic")).await;
+        let pending = app.as_user(&admin, "{ accountRequests { patientId } }", json!({})).await;
+        assert!(pending.text.contains(&vip), "{}", pending.text);
+        app.assign_care_team(&registrar, &vip, &attending, "ATTENDING", (None, None)).await;
+        app.as_user(&registrar, "mutation($id: ID!) { updatePatient(id: $id, input: { restricted: true }) { id } }", json!({ "id": vip }))
+            .await
+            .ok();
+        let hidden = app.as_user(&admin, "{ accountRequests { patientId } }", json!({})).await;
+        assert!(!hidden.text.contains(&vip), "{}", hidden.text);
+        let approve = app.as_user(&admin, "mutation($u: ID!) { approveAccount(userId: $u) }", json!({ "u": invitation["accountId"] })).await;
+        approve.assert_code("NOT_FOUND");
     }
 }
 
