@@ -182,11 +182,16 @@ chart_record!(
 
 pub const SENSITIVITY_NORMAL: &str = "NORMAL";
 
+/// Anything but NORMAL is sensitive: an unknown sensitivity fails closed.
+fn is_sensitive(note: &clinical_note::Model) -> bool {
+    note.sensitivity != SENSITIVITY_NORMAL
+}
+
 fn note_class(note: &clinical_note::Model) -> FieldClass {
-    if note.sensitivity == SENSITIVITY_NORMAL {
-        FieldClass::Notes
-    } else {
+    if is_sensitive(note) {
         FieldClass::SensitiveNotes
+    } else {
+        FieldClass::Notes
     }
 }
 
@@ -216,9 +221,8 @@ impl Caller {
             .await?;
         Ok(all
             .into_iter()
-            .filter(|note| match note_class(note) {
-                FieldClass::SensitiveNotes => may_read_sensitive(principal, patient, note),
-                _ => true,
+            .filter(|note| {
+                !is_sensitive(note) || may_read_sensitive(principal, patient, Some(note.author_id))
             })
             .collect())
     }
@@ -295,18 +299,14 @@ impl Caller {
         if !readable {
             return false;
         }
-        // Sensitive notes: only their author and the attending doctor.
-        match (class, E::author_of(record)) {
-            (FieldClass::SensitiveNotes, Some(author)) => {
-                patient.may(Action::Read, FieldClass::SensitiveNotes)
-                    && (author == principal.user_id || patient.attending())
-            }
-            _ => true,
-        }
+        class != FieldClass::SensitiveNotes || may_read_sensitive(principal, patient, E::author_of(record))
     }
 }
 
-fn may_read_sensitive(principal: Principal, patient: &PatientView, note: &clinical_note::Model) -> bool {
+/// Sensitive notes: only their author and the attending doctor, and only
+/// with SENSITIVE_NOTES granted. A sensitive record without an author is the
+/// attending doctor's alone.
+fn may_read_sensitive(principal: Principal, patient: &PatientView, author: Option<uuid::Uuid>) -> bool {
     patient.may(Action::Read, FieldClass::SensitiveNotes)
-        && (note.author_id == principal.user_id || patient.attending())
+        && (author == Some(principal.user_id) || patient.attending())
 }

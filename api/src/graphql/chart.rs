@@ -13,6 +13,7 @@ use crate::access::{
     AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,
     NewInvoice, NewMedication, NewNote,
 };
+use crate::error::AppError;
 
 fn id(uuid: uuid::Uuid) -> ID {
     ID(uuid.to_string())
@@ -29,9 +30,12 @@ macro_rules! string_enum {
             }
 
             /// Stored values are written only by this server; an unknown one
-            /// is shown as the first variant rather than failing the query.
-            fn parse(s: &str) -> Self {
-                [$($name::$variant),*].into_iter().find(|v| v.as_str() == s).unwrap_or([$($name::$variant),*][0])
+            /// fails the field loudly (INTERNAL, logged) rather than being
+            /// shown as some other value.
+            fn parse(s: &str) -> ApiResult<Self> {
+                [$($name::$variant),*].into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    AppError::Internal(format!("stored {} {s:?} is unknown", stringify!($name))).into()
+                })
             }
         }
     };
@@ -96,7 +100,7 @@ pub struct Allergy {
     id: ID,
     substance: String,
     reaction: String,
-    severity: AllergySeverity,
+    severity: ApiResult<AllergySeverity>,
     recorded_at: DateTime<Utc>,
 }
 
@@ -116,7 +120,7 @@ impl From<allergy::Model> for Allergy {
 #[graphql(visible = "visibility::reads_notes")]
 pub struct ClinicalNote {
     id: ID,
-    sensitivity: NoteSensitivity,
+    sensitivity: ApiResult<NoteSensitivity>,
     body: String,
     written_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -166,7 +170,7 @@ pub struct Invoice {
     /// In the currency's minor unit (cents).
     amount_cents: i64,
     currency: String,
-    status: InvoiceStatus,
+    status: ApiResult<InvoiceStatus>,
     issued_at: DateTime<Utc>,
 }
 

@@ -68,11 +68,12 @@ impl Sex {
         }
     }
 
-    fn parse(s: &str) -> Sex {
-        [Sex::Female, Sex::Male, Sex::Other]
+    /// An unknown stored value fails loudly; it is never shown as another.
+    fn parse(s: &str) -> ApiResult<Sex> {
+        [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown]
             .into_iter()
             .find(|v| v.as_str() == s)
-            .unwrap_or(Sex::Unknown)
+            .ok_or_else(|| AppError::Internal("stored sex is unknown".into()).into())
     }
 }
 
@@ -180,8 +181,8 @@ impl Patient {
         self.field(ctx, |p| Date(p.date_of_birth))
     }
     #[graphql(visible = "visibility::reads_demographics")]
-    async fn sex(&self, ctx: &Context<'_>) -> Option<Sex> {
-        self.field(ctx, |p| Sex::parse(&p.sex))
+    async fn sex(&self, ctx: &Context<'_>) -> ApiResult<Option<Sex>> {
+        self.field(ctx, |p| Sex::parse(&p.sex)).transpose()
     }
     #[graphql(visible = "visibility::reads_contact")]
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
@@ -309,12 +310,11 @@ impl CareAssignment {
     async fn patient_id(&self) -> ID {
         ID(self.0.patient_id.to_string())
     }
-    async fn kind(&self) -> AssignmentKind {
-        if self.0.kind == "ATTENDING" {
-            AssignmentKind::Attending
-        } else {
-            AssignmentKind::Nurse
-        }
+    async fn kind(&self) -> ApiResult<AssignmentKind> {
+        [AssignmentKind::Attending, AssignmentKind::Nurse]
+            .into_iter()
+            .find(|k| k.as_str() == self.0.kind)
+            .ok_or_else(|| AppError::Internal("stored assignment kind is unknown".into()).into())
     }
     async fn staff(&self, ctx: &Context<'_>) -> User {
         User(caller(ctx).account_view(self.1.clone()))

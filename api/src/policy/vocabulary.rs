@@ -243,12 +243,6 @@ impl Relationships {
     }
 }
 
-impl Default for Relationships {
-    fn default() -> Self {
-        Self::none_but_any()
-    }
-}
-
 /// A set of (action, class) pairs, computed once per caller and patient.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Permissions(u128);
