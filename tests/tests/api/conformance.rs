@@ -107,7 +107,10 @@ impl Matrix {
             };
             let row: Vec<&str> = row.split('|').map(str::trim).collect();
             if row[0] == "class" {
-                actions = row[1..].iter().map(|a| named(&Action::ALL, a, Action::as_str)).collect();
+                actions = row[1..]
+                    .iter()
+                    .map(|a| named(&Action::ALL, a, Action::as_str))
+                    .collect();
                 continue;
             }
             if row[0].starts_with("---") {
@@ -115,14 +118,24 @@ impl Matrix {
             }
             let role = role.expect("a table row before the first role heading");
             let class = named(&FieldClass::ALL, row[0], FieldClass::as_str);
-            assert_eq!(row.len() - 1, actions.len(), "a row of {role:?} has the wrong number of cells");
+            assert_eq!(
+                row.len() - 1,
+                actions.len(),
+                "a row of {role:?} has the wrong number of cells"
+            );
             for (action, cell) in actions.iter().zip(&row[1..]) {
                 let scopes: BTreeSet<Scope> = match *cell {
                     "—" => BTreeSet::new(),
-                    cell => cell.split(',').map(|s| named(&Scope::ALL, s.trim(), Scope::as_str)).collect(),
+                    cell => cell
+                        .split(',')
+                        .map(|s| named(&Scope::ALL, s.trim(), Scope::as_str))
+                        .collect(),
                 };
                 let previous = cells.insert((role, class, *action), scopes);
-                assert!(previous.is_none(), "{role:?} {class:?} {action:?} appears twice in the matrix");
+                assert!(
+                    previous.is_none(),
+                    "{role:?} {class:?} {action:?} appears twice in the matrix"
+                );
             }
         }
         for role in Role::ALL {
@@ -144,7 +157,9 @@ impl Matrix {
 
     /// Whether some scope of the cell holds among `holding`.
     fn grants(&self, role: Role, action: Action, class: FieldClass, holding: &[Scope]) -> bool {
-        holding.iter().any(|s| self.scopes(role, action, class).contains(s))
+        holding
+            .iter()
+            .any(|s| self.scopes(role, action, class).contains(s))
     }
 
     /// BREAK_GLASS has no operation yet (no way to open an emergency grant),
@@ -262,11 +277,41 @@ fn kind(action: Action, class: FieldClass) -> Kind {
             Delete => OnPatient,
         },
         C::Accounts => ClinicWide,
-        C::PatientAccounts => if action == Create { ClinicWide } else { NoOperation },
-        C::StaffDirectory | C::AccessReview => if action == Read { ClinicWide } else { NoOperation },
-        C::Departments => if action == Delete { NoOperation } else { ClinicWide },
-        C::Deidentified => if matches!(action, Read | Create) { ClinicWide } else { NoOperation },
-        C::AccountApprovals => if matches!(action, Read | Write) { ClinicWide } else { NoOperation },
+        C::PatientAccounts => {
+            if action == Create {
+                ClinicWide
+            } else {
+                NoOperation
+            }
+        }
+        C::StaffDirectory | C::AccessReview => {
+            if action == Read {
+                ClinicWide
+            } else {
+                NoOperation
+            }
+        }
+        C::Departments => {
+            if action == Delete {
+                NoOperation
+            } else {
+                ClinicWide
+            }
+        }
+        C::Deidentified => {
+            if matches!(action, Read | Create) {
+                ClinicWide
+            } else {
+                NoOperation
+            }
+        }
+        C::AccountApprovals => {
+            if matches!(action, Read | Write) {
+                ClinicWide
+            } else {
+                NoOperation
+            }
+        }
     }
 }
 
@@ -295,7 +340,11 @@ const FIELDS: &[(&str, FieldClass)] = &[
 ];
 
 fn field_class(field: &str) -> FieldClass {
-    FIELDS.iter().find(|(f, _)| *f == field).expect("a probed field").1
+    FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .expect("a probed field")
+        .1
 }
 
 /// The fields that read a class. Sensitive notes have no field of their
@@ -304,11 +353,22 @@ fn fields_of(class: FieldClass) -> Vec<&'static str> {
     if class == FieldClass::SensitiveNotes {
         return vec!["notes"];
     }
-    FIELDS.iter().filter(|(_, c)| *c == class).map(|(f, _)| *f).collect()
+    FIELDS
+        .iter()
+        .filter(|(_, c)| *c == class)
+        .map(|(f, _)| *f)
+        .collect()
 }
 
 const LISTS: &[&str] = &[
-    "observations", "diagnoses", "medications", "allergies", "notes", "coverage", "invoices", "assignedNurses",
+    "observations",
+    "diagnoses",
+    "medications",
+    "allergies",
+    "notes",
+    "coverage",
+    "invoices",
+    "assignedNurses",
 ];
 
 #[test]
@@ -321,7 +381,10 @@ fn the_read_probes_select_every_classified_field_of_a_patient() {
     let mut probed = FIELDS.to_vec();
     classified.sort();
     probed.sort();
-    assert_eq!(probed, classified, "a field of Patient is not probed, or under another class");
+    assert_eq!(
+        probed, classified,
+        "a field of Patient is not probed, or under another class"
+    );
 }
 
 // --- What is stored ----------------------------------------------------------
@@ -356,7 +419,10 @@ impl Stored {
         let id = Uuid::parse_str(patient_id).expect("a patient id");
         let db = &app.db;
         Stored {
-            patient: patient::Entity::find_by_id(id).one(db).await.expect("the test reads the database"),
+            patient: patient::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .expect("the test reads the database"),
             observations: rows_of!(db, observation, id),
             diagnoses: rows_of!(db, diagnosis, id),
             medications: rows_of!(db, medication, id),
@@ -400,7 +466,9 @@ impl Stored {
             "medications" => ids(&self.medications, |r| r.id),
             "allergies" => ids(&self.allergies, |r| r.id),
             "notes" => ids(
-                self.notes.iter().filter(|n| n.sensitivity == "NORMAL" || shows_sensitive(n)),
+                self.notes
+                    .iter()
+                    .filter(|n| n.sensitivity == "NORMAL" || shows_sensitive(n)),
                 |r| r.id,
             ),
             "coverage" => ids(&self.coverage, |r| r.id),
@@ -435,11 +503,23 @@ impl Stored {
 }
 
 /// The one new row `after` has that `before` lacks, with the id the API returned.
-fn added<T: Clone + std::fmt::Debug>(before: &[T], after: &[T], id: impl Fn(&T) -> Uuid, returned: &Value) -> T {
+fn added<T: Clone + std::fmt::Debug>(
+    before: &[T],
+    after: &[T],
+    id: impl Fn(&T) -> Uuid,
+    returned: &Value,
+) -> T {
     let returned = returned.as_str().expect("the mutation returns an id");
-    let new: Vec<&T> = after.iter().filter(|r| !before.iter().any(|b| id(b) == id(r))).collect();
+    let new: Vec<&T> = after
+        .iter()
+        .filter(|r| !before.iter().any(|b| id(b) == id(r)))
+        .collect();
     assert_eq!(new.len(), 1, "expected exactly one new row, got {new:?}");
-    assert_eq!(id(new[0]).to_string(), returned, "the new row is not the one returned");
+    assert_eq!(
+        id(new[0]).to_string(),
+        returned,
+        "the new row is not the one returned"
+    );
     new[0].clone()
 }
 
@@ -447,7 +527,10 @@ fn added<T: Clone + std::fmt::Debug>(before: &[T], after: &[T], id: impl Fn(&T) 
 fn normalised(field: &str, value: &Value) -> Value {
     match value.as_array() {
         Some(items) if LISTS.contains(&field) => {
-            let mut ids: Vec<String> = items.iter().map(|i| i["id"].as_str().unwrap_or("?").to_owned()).collect();
+            let mut ids: Vec<String> = items
+                .iter()
+                .map(|i| i["id"].as_str().unwrap_or("?").to_owned())
+                .collect();
             ids.sort();
             json!(ids)
         }
@@ -459,7 +542,12 @@ fn error_paths(reply: &Reply) -> Vec<(Value, String)> {
     let mut paths: Vec<(Value, String)> = reply
         .errors()
         .iter()
-        .map(|e| (e["path"].clone(), e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()))
+        .map(|e| {
+            (
+                e["path"].clone(),
+                e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned(),
+            )
+        })
         .collect();
     paths.sort_by_key(|(p, c)| format!("{p}{c}"));
     paths
@@ -487,14 +575,24 @@ impl Clinic {
     async fn open(app: &TestApp, matrix: &Matrix) -> Clinic {
         let mut callers = BTreeMap::new();
         callers.insert(Role::Admin, app.login_admin().await);
-        for role in Role::ALL.into_iter().filter(|r| !matches!(r, Role::Admin | Role::Patient)) {
-            callers.insert(role, app.user(role.as_str(), &format!("Probe {}", role.as_str())).await);
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| !matches!(r, Role::Admin | Role::Patient))
+        {
+            callers.insert(
+                role,
+                app.user(role.as_str(), &format!("Probe {}", role.as_str())).await,
+            );
         }
         let colleague = app.user("DOCTOR", "Colleague Doctor").await;
         let spare_nurse = app.user("NURSE", "Spare Nurse").await;
         let approver = app.login_approver().await;
         let ward = app
-            .as_user(&callers[&Role::Admin], "mutation { createDepartment(name: \"Probe Ward\") { id } }", json!({}))
+            .as_user(
+                &callers[&Role::Admin],
+                "mutation { createDepartment(name: \"Probe Ward\") { id } }",
+                json!({}),
+            )
             .await
             .ok()["createDepartment"]["id"]
             .as_str()
@@ -514,7 +612,9 @@ impl Clinic {
         clinic.restricted = clinic.admit(app, Role::Doctor, Restricted).await;
         let own = clinic.admit(app, Role::Patient, OwnRecord).await;
         let national_id = Stored::read(app, &own).await.row().national_id.clone().unwrap();
-        clinic.callers.insert(Role::Patient, app.patient_account(&own, &national_id).await);
+        clinic
+            .callers
+            .insert(Role::Patient, app.patient_account(&own, &national_id).await);
         clinic.patients.insert((Role::Patient, OwnRecord), own);
         for role in Role::ALL {
             for relationship in clinic.relationships_of(role, matrix) {
@@ -572,13 +672,21 @@ impl Clinic {
             input.as_object_mut().unwrap().remove("nationalId");
         }
         let patient = app
-            .as_user(registrar, "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }", json!({ "i": input }))
+            .as_user(
+                registrar,
+                "mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }",
+                json!({ "i": input }),
+            )
             .await
             .ok()["createPatient"]["id"]
             .as_str()
             .unwrap()
             .to_owned();
-        let kind = if role == Role::Doctor { "ATTENDING" } else { "NURSE" };
+        let kind = if role == Role::Doctor {
+            "ATTENDING"
+        } else {
+            "NURSE"
+        };
         let (treating, attending) = match relationship {
             Registered | Restricted if role == Role::Doctor => (Some(registrar), Some(&self.colleague)),
             Registered => (None, None),
@@ -587,7 +695,8 @@ impl Clinic {
         // A doctor's own patient gets a second doctor attending, so it can be
         // restricted, and so that a sensitive note by someone else is there.
         if let (Some(treating), Some(attending)) = (treating, attending) {
-            app.assign_care_team(treating, &patient, attending, "ATTENDING", (None, None)).await;
+            app.assign_care_team(treating, &patient, attending, "ATTENDING", (None, None))
+                .await;
         }
         if let Some(treating) = treating {
             self.chart(app, treating, &patient).await;
@@ -601,23 +710,40 @@ impl Clinic {
         let hours = |h: i64| Some((chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339());
         match relationship {
             Attending | Assigned => {
-                app.assign_care_team(&self.colleague, &patient, caller.unwrap(), kind, (None, None)).await;
-            }
-            ExpiredAssignment => {
-                app.assign_care_team(&self.colleague, &patient, caller.unwrap(), kind, (hours(-10), hours(-2)))
+                app.assign_care_team(&self.colleague, &patient, caller.unwrap(), kind, (None, None))
                     .await;
             }
+            ExpiredAssignment => {
+                app.assign_care_team(
+                    &self.colleague,
+                    &patient,
+                    caller.unwrap(),
+                    kind,
+                    (hours(-10), hours(-2)),
+                )
+                .await;
+            }
             RevokedAssignment => {
-                let id = app.assign_care_team(&self.colleague, &patient, caller.unwrap(), kind, (None, None)).await;
-                app.as_user(&self.colleague, "mutation($id: ID!) { revokeAssignment(id: $id) { revokedAt } }", json!({ "id": id }))
-                    .await
-                    .ok();
+                let id = app
+                    .assign_care_team(&self.colleague, &patient, caller.unwrap(), kind, (None, None))
+                    .await;
+                app.as_user(
+                    &self.colleague,
+                    "mutation($id: ID!) { revokeAssignment(id: $id) { revokedAt } }",
+                    json!({ "id": id }),
+                )
+                .await
+                .ok();
             }
             Restricted => {
                 // Registering the patient stops counting at once: select only the id.
-                app.as_user(registrar, "mutation($p: ID!) { updatePatient(id: $p, input: { restricted: true }) { id } }", json!({ "p": patient }))
-                    .await
-                    .ok();
+                app.as_user(
+                    registrar,
+                    "mutation($p: ID!) { updatePatient(id: $p, input: { restricted: true }) { id } }",
+                    json!({ "p": patient }),
+                )
+                .await
+                .ok();
                 assert!(Stored::read(app, &patient).await.row().restricted);
             }
             _ => {}
@@ -669,12 +795,15 @@ fn random_id() -> String {
 
 impl Visit<'_> {
     fn may(&self, action: Action, class: FieldClass) -> bool {
-        self.matrix.grants(self.role, action, class, self.relationship.scopes())
+        self.matrix
+            .grants(self.role, action, class, self.relationship.scopes())
     }
 
     /// Whether the caller sees the patient at all: some class of it is readable.
     fn sees_the_patient(&self) -> bool {
-        FieldClass::ALL.into_iter().any(|c| c.is_patient_data() && self.may(Action::Read, c))
+        FieldClass::ALL
+            .into_iter()
+            .any(|c| c.is_patient_data() && self.may(Action::Read, c))
     }
 
     fn what(&self, action: Action, class: FieldClass) -> String {
@@ -693,9 +822,18 @@ impl Visit<'_> {
 
     /// A patient the caller may not see: the same answer, byte for byte, as
     /// for an id that does not exist.
-    async fn answers_as_for_an_unknown_patient(&self, reply: &Reply, query: &str, with_patient: impl Fn(&str) -> Value, what: &str) {
+    async fn answers_as_for_an_unknown_patient(
+        &self,
+        reply: &Reply,
+        query: &str,
+        with_patient: impl Fn(&str) -> Value,
+        what: &str,
+    ) {
         let unknown = self.ask(query, with_patient(&random_id())).await;
-        assert_eq!(reply.text, unknown.text, "{what}: the answer differs from the one for an unknown id");
+        assert_eq!(
+            reply.text, unknown.text,
+            "{what}: the answer differs from the one for an unknown id"
+        );
         assert_eq!(reply.body, unknown.body, "{what}");
         let codes = reply.codes();
         assert!(
@@ -710,19 +848,33 @@ impl Visit<'_> {
         let fields = fields_of(class);
         let selection: Vec<String> = fields
             .iter()
-            .map(|f| if LISTS.contains(f) { format!("{f} {{ id }}") } else { (*f).to_owned() })
+            .map(|f| {
+                if LISTS.contains(f) {
+                    format!("{f} {{ id }}")
+                } else {
+                    (*f).to_owned()
+                }
+            })
             .collect();
-        let query = format!("query($p: ID!) {{ patient(id: $p) {{ id {} }} }}", selection.join(" "));
+        let query = format!(
+            "query($p: ID!) {{ patient(id: $p) {{ id {} }} }}",
+            selection.join(" ")
+        );
         let with_patient = |p: &str| json!({ "p": p });
         let stored = Stored::read(self.app, self.patient).await;
         let reply = self.ask(&query, with_patient(self.patient)).await;
         if !self.sees_the_patient() {
             assert_eq!(reply.data()["patient"], Value::Null, "{what}: {}", reply.text);
-            return self.answers_as_for_an_unknown_patient(&reply, &query, with_patient, &what).await;
+            return self
+                .answers_as_for_an_unknown_patient(&reply, &query, with_patient, &what)
+                .await;
         }
         // Where `notes` is readable, whether sensitive ones appear is the test.
         if class == FieldClass::SensitiveNotes && self.may(Action::Read, FieldClass::Notes) {
-            assert!(stored.has_sensitive_notes(), "{what}: the patient has no sensitive note to show or hide");
+            assert!(
+                stored.has_sensitive_notes(),
+                "{what}: the patient has no sensitive note to show or hide"
+            );
         }
         // Sensitive notes reach only their author and the attending doctor.
         let shows_sensitive = |n: &clinical_note::Model| {
@@ -735,14 +887,23 @@ impl Visit<'_> {
         for field in &fields {
             if self.may(Action::Read, field_class(field)) {
                 let expected = stored.field(field, &shows_sensitive);
-                assert_eq!(normalised(field, &data[field]), expected, "{what}: {field} is not what is stored");
+                assert_eq!(
+                    normalised(field, &data[field]),
+                    expected,
+                    "{what}: {field} is not what is stored"
+                );
             } else {
                 assert_eq!(data[field], Value::Null, "{what}: {field} leaked: {}", reply.text);
                 denied.push((json!(["patient", field]), "FORBIDDEN".to_owned()));
             }
         }
         denied.sort_by_key(|(p, c)| format!("{p}{c}"));
-        assert_eq!(error_paths(&reply), denied, "{what}: wrong errors: {}", reply.text);
+        assert_eq!(
+            error_paths(&reply),
+            denied,
+            "{what}: wrong errors: {}",
+            reply.text
+        );
     }
 
     /// Runs a write and checks its outcome against what is stored before and
@@ -761,20 +922,37 @@ impl Visit<'_> {
         let reply = self.ask(query, with_patient(self.patient)).await;
         let after = Stored::read(self.app, self.patient).await;
         if self.may(action, class) {
-            assert!(reply.body.get("errors").is_none(), "{what} should be allowed: {}", reply.text);
+            assert!(
+                reply.body.get("errors").is_none(),
+                "{what} should be allowed: {}",
+                reply.text
+            );
             let mut expected = before.clone();
             change(&mut expected, &after, reply.data());
-            assert_eq!(after, expected, "{what}: the stored rows are not what the write should make");
+            assert_eq!(
+                after, expected,
+                "{what}: the stored rows are not what the write should make"
+            );
             if after.patient.is_some() {
                 before.restore(self.app).await;
             }
         } else {
-            assert_eq!(after, before, "{what} was refused but changed the stored rows: {}", reply.text);
+            assert_eq!(
+                after, before,
+                "{what} was refused but changed the stored rows: {}",
+                reply.text
+            );
             assert_eq!(reply.data(), &Value::Null, "{what}: {}", reply.text);
             if self.sees_the_patient() {
-                assert_eq!(reply.codes(), ["FORBIDDEN"], "{what} should be FORBIDDEN: {}", reply.text);
+                assert_eq!(
+                    reply.codes(),
+                    ["FORBIDDEN"],
+                    "{what} should be FORBIDDEN: {}",
+                    reply.text
+                );
             } else {
-                self.answers_as_for_an_unknown_patient(&reply, query, with_patient, &what).await;
+                self.answers_as_for_an_unknown_patient(&reply, query, with_patient, &what)
+                    .await;
             }
         }
     }
@@ -782,19 +960,25 @@ impl Visit<'_> {
     async fn updates(&self, class: FieldClass, field: &'static str, value: Value) {
         let query = "mutation($p: ID!, $i: UpdatePatientInput!) { updatePatient(id: $p, input: $i) { id } }";
         let input = json!({ field: value });
-        self.writes(Action::Write, class, query, |p| json!({ "p": p, "i": input }), |expected, after, _| {
-            let row = expected.patient.as_mut().unwrap();
-            let new = after.row();
-            match field {
-                "givenName" => row.given_name = value.as_str().unwrap().to_owned(),
-                "dateOfBirth" => row.date_of_birth = value.as_str().unwrap().parse().unwrap(),
-                "phone" => row.phone = value.as_str().map(str::to_owned),
-                "nationalId" => row.national_id = value.as_str().map(str::to_owned),
-                "restricted" => row.restricted = value.as_bool().unwrap(),
-                other => panic!("no expectation for updating {other}"),
-            }
-            row.updated_at = new.updated_at;
-        })
+        self.writes(
+            Action::Write,
+            class,
+            query,
+            |p| json!({ "p": p, "i": input }),
+            |expected, after, _| {
+                let row = expected.patient.as_mut().unwrap();
+                let new = after.row();
+                match field {
+                    "givenName" => row.given_name = value.as_str().unwrap().to_owned(),
+                    "dateOfBirth" => row.date_of_birth = value.as_str().unwrap().parse().unwrap(),
+                    "phone" => row.phone = value.as_str().map(str::to_owned),
+                    "nationalId" => row.national_id = value.as_str().map(str::to_owned),
+                    "restricted" => row.restricted = value.as_bool().unwrap(),
+                    other => panic!("no expectation for updating {other}"),
+                }
+                row.updated_at = new.updated_at;
+            },
+        )
         .await;
     }
 
@@ -807,20 +991,35 @@ impl Visit<'_> {
         id: fn(&T) -> Uuid,
     ) {
         // The field the mutation calls: `mutation(...) { <name>(...) { id } }`.
-        let name = mutation.split_once('{').unwrap().1.split('(').next().unwrap().trim().to_owned();
-        self.writes(Action::Write, class, mutation, |p| json!({ "p": p, "i": input }), |expected, after, data| {
-            let mut after = after.clone();
-            let new = added(rows(expected), rows(&mut after), id, &data[name.as_str()]["id"]);
-            rows(expected).push(new);
-            rows(expected).sort_by_key(|r| id(r));
-        })
+        let name = mutation
+            .split_once('{')
+            .unwrap()
+            .1
+            .split('(')
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned();
+        self.writes(
+            Action::Write,
+            class,
+            mutation,
+            |p| json!({ "p": p, "i": input }),
+            |expected, after, data| {
+                let mut after = after.clone();
+                let new = added(rows(expected), rows(&mut after), id, &data[name.as_str()]["id"]);
+                rows(expected).push(new);
+                rows(expected).sort_by_key(id);
+            },
+        )
         .await;
     }
 
     async fn probe(&self, action: Action, class: FieldClass) {
         use FieldClass as C;
         let note = |sensitivity: &str| json!({ "sensitivity": sensitivity, "body": "Probe note" });
-        let write_note = "mutation($p: ID!, $i: WriteNoteInput!) { writeNote(patientId: $p, input: $i) { id } }";
+        let write_note =
+            "mutation($p: ID!, $i: WriteNoteInput!) { writeNote(patientId: $p, input: $i) { id } }";
         let restricted = Stored::read(self.app, self.patient).await.row().restricted;
         match (action, class) {
             (Action::Read, class) => self.reads(class).await,
@@ -870,24 +1069,33 @@ impl Visit<'_> {
         let twin;
         let visit = if allowed {
             twin = self.clinic.admit(self.app, self.role, self.relationship).await;
-            Visit { patient: &twin, ..*self }
+            Visit {
+                patient: &twin,
+                ..*self
+            }
         } else {
             Visit { ..*self }
         };
         visit
-            .writes(Action::Delete, FieldClass::PatientRecord, "mutation($p: ID!) { deletePatient(id: $p) }", |p| json!({ "p": p }), |expected, _, _| {
-                *expected = Stored {
-                    patient: None,
-                    observations: vec![],
-                    diagnoses: vec![],
-                    medications: vec![],
-                    allergies: vec![],
-                    notes: vec![],
-                    coverage: vec![],
-                    invoices: vec![],
-                    assignments: vec![],
-                };
-            })
+            .writes(
+                Action::Delete,
+                FieldClass::PatientRecord,
+                "mutation($p: ID!) { deletePatient(id: $p) }",
+                |p| json!({ "p": p }),
+                |expected, _, _| {
+                    *expected = Stored {
+                        patient: None,
+                        observations: vec![],
+                        diagnoses: vec![],
+                        medications: vec![],
+                        allergies: vec![],
+                        notes: vec![],
+                        coverage: vec![],
+                        invoices: vec![],
+                        assignments: vec![],
+                    };
+                },
+            )
             .await;
     }
 
@@ -901,9 +1109,19 @@ impl Visit<'_> {
             .await;
         let explained = &reply.ok()["explainAccess"];
         let scopes: Vec<&str> = self.relationship.scopes().iter().map(|s| s.as_str()).collect();
-        assert_eq!(explained["scopes"], json!(scopes), "{:?} {:?}: scopes explained", self.role, self.relationship);
+        assert_eq!(
+            explained["scopes"],
+            json!(scopes),
+            "{:?} {:?}: scopes explained",
+            self.role,
+            self.relationship
+        );
         for decision in explained["decisions"].as_array().unwrap() {
-            let class = named(&FieldClass::ALL, decision["fieldClass"].as_str().unwrap(), FieldClass::as_str);
+            let class = named(
+                &FieldClass::ALL,
+                decision["fieldClass"].as_str().unwrap(),
+                FieldClass::as_str,
+            );
             let action = named(&Action::ALL, decision["action"].as_str().unwrap(), Action::as_str);
             assert_eq!(
                 decision["allowed"],
@@ -945,11 +1163,28 @@ impl Desk<'_> {
     fn judge(&self, action: Action, class: FieldClass, reply: &Reply, allowed_ok: bool, denied_ok: bool) {
         let what = format!("{:?} {} {}", self.role, action.as_str(), class.as_str());
         if self.may(action, class) {
-            assert!(reply.body.get("errors").is_none(), "{what} should be allowed: {}", reply.text);
-            assert!(allowed_ok, "{what} was answered, but did not do what it should: {}", reply.text);
+            assert!(
+                reply.body.get("errors").is_none(),
+                "{what} should be allowed: {}",
+                reply.text
+            );
+            assert!(
+                allowed_ok,
+                "{what} was answered, but did not do what it should: {}",
+                reply.text
+            );
         } else {
-            assert_eq!(reply.codes(), ["FORBIDDEN"], "{what} should be FORBIDDEN: {}", reply.text);
-            assert!(denied_ok, "{what} was refused but changed what is stored: {}", reply.text);
+            assert_eq!(
+                reply.codes(),
+                ["FORBIDDEN"],
+                "{what} should be FORBIDDEN: {}",
+                reply.text
+            );
+            assert!(
+                denied_ok,
+                "{what} was refused but changed what is stored: {}",
+                reply.text
+            );
         }
     }
 
@@ -964,7 +1199,11 @@ impl Desk<'_> {
                 let reply = self
                     .ask("mutation($i: CreatePatientInput!) { createPatient(input: $i) { id } }", json!({ "i": { "givenName": "New", "familyName": family, "dateOfBirth": "1990-01-01", "sex": "FEMALE" } }))
                     .await;
-                let rows = patient::Entity::find().filter(patient::Column::FamilyName.eq(&family)).all(db).await.unwrap();
+                let rows = patient::Entity::find()
+                    .filter(patient::Column::FamilyName.eq(&family))
+                    .all(db)
+                    .await
+                    .unwrap();
                 let made = rows.len() == 1
                     && rows[0].registered_by.to_string() == self.caller.id
                     && reply.data()["createPatient"]["id"] == rows[0].id.to_string();
@@ -984,38 +1223,72 @@ impl Desk<'_> {
                 let hidden: Vec<(Value, String)> = if listed.is_empty() {
                     vec![(json!(["users"]), "FORBIDDEN".to_owned())]
                 } else {
-                    (0..listed.len()).map(|i| (json!(["users", i, "email"]), "FORBIDDEN".to_owned())).collect()
+                    (0..listed.len())
+                        .map(|i| (json!(["users", i, "email"]), "FORBIDDEN".to_owned()))
+                        .collect()
                 };
                 let mut hidden = hidden;
                 hidden.sort_by_key(|(p, c)| format!("{p}{c}"));
-                let denied_exactly = error_paths(&reply) == hidden && listed.iter().all(|a| a["email"].is_null());
+                let denied_exactly =
+                    error_paths(&reply) == hidden && listed.iter().all(|a| a["email"].is_null());
                 let what = format!("{:?} READ ACCOUNTS", self.role);
                 if self.may(action, class) {
-                    assert!(reply.body.get("errors").is_none() && emails_match, "{what} should be allowed: {}", reply.text);
+                    assert!(
+                        reply.body.get("errors").is_none() && emails_match,
+                        "{what} should be allowed: {}",
+                        reply.text
+                    );
                 } else {
-                    assert!(denied_exactly, "{what} should be FORBIDDEN at every e-mail: {}", reply.text);
+                    assert!(
+                        denied_exactly,
+                        "{what} should be FORBIDDEN at every e-mail: {}",
+                        reply.text
+                    );
                 }
             }
             (Create, C::Accounts) => {
                 let email = format!("probe.{unique}@clinic.test");
                 let reply = self
-                    .ask("mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }", json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING" } }))
+                    .ask(
+                        "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+                        json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING" } }),
+                    )
                     .await;
-                let rows = user::Entity::find().filter(user::Column::Email.eq(&email)).all(db).await.unwrap();
-                self.judge(action, class, &reply, rows.len() == 1 && !rows[0].active, rows.is_empty());
+                let rows = user::Entity::find()
+                    .filter(user::Column::Email.eq(&email))
+                    .all(db)
+                    .await
+                    .unwrap();
+                self.judge(
+                    action,
+                    class,
+                    &reply,
+                    rows.len() == 1 && !rows[0].active,
+                    rows.is_empty(),
+                );
             }
             (Write | Delete, C::Accounts) => {
                 let admin = self.clinic.caller(Role::Admin);
                 let (target, _) = self
                     .app
-                    .request_account_as(admin, &format!("target.{unique}@clinic.test"), "Tar Get", "BILLING")
+                    .request_account_as(
+                        admin,
+                        &format!("target.{unique}@clinic.test"),
+                        "Tar Get",
+                        "BILLING",
+                    )
                     .await;
                 let id = Uuid::parse_str(&target).unwrap();
                 let before = user::Entity::find_by_id(id).one(db).await.unwrap();
                 let reply = if action == Write {
-                    self.ask("mutation($u: ID!) { deactivateUser(id: $u) { id } }", json!({ "u": target })).await
+                    self.ask(
+                        "mutation($u: ID!) { deactivateUser(id: $u) { id } }",
+                        json!({ "u": target }),
+                    )
+                    .await
                 } else {
-                    self.ask("mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": target })).await
+                    self.ask("mutation($u: ID!) { deleteUser(id: $u) }", json!({ "u": target }))
+                        .await
                 };
                 let after = user::Entity::find_by_id(id).one(db).await.unwrap();
                 let done = match (&after, action) {
@@ -1036,7 +1309,8 @@ impl Desk<'_> {
                     .await
                     .unwrap();
                 let made = rows.len() == 1
-                    && rows[0].patient_id.map(|p| p.to_string()).as_deref() == Some(self.clinic.stranger.as_str());
+                    && rows[0].patient_id.map(|p| p.to_string()).as_deref()
+                        == Some(self.clinic.stranger.as_str());
                 self.judge(action, class, &reply, made, rows.is_empty());
             }
             (Read, C::StaffDirectory) => {
@@ -1056,7 +1330,13 @@ impl Desk<'_> {
                     .into_iter()
                     .map(|u| u.id.to_string())
                     .collect();
-                self.judge(action, class, &reply, listed.is_superset(&staff), reply.data().is_null());
+                self.judge(
+                    action,
+                    class,
+                    &reply,
+                    listed.is_superset(&staff),
+                    reply.data().is_null(),
+                );
             }
             (Read, C::Departments) => {
                 let reply = self.ask("{ departments { id } }", json!({})).await;
@@ -1066,14 +1346,28 @@ impl Desk<'_> {
                     .flatten()
                     .map(|d| d["id"].as_str().unwrap().to_owned())
                     .collect();
-                let stored: BTreeSet<String> =
-                    department::Entity::find().all(db).await.unwrap().into_iter().map(|d| d.id.to_string()).collect();
+                let stored: BTreeSet<String> = department::Entity::find()
+                    .all(db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.id.to_string())
+                    .collect();
                 self.judge(action, class, &reply, listed == stored, reply.data().is_null());
             }
             (Create, C::Departments) => {
                 let name = format!("Ward {unique}");
-                let reply = self.ask("mutation($n: String!) { createDepartment(name: $n) { id } }", json!({ "n": name })).await;
-                let rows = department::Entity::find().filter(department::Column::Name.eq(&name)).all(db).await.unwrap();
+                let reply = self
+                    .ask(
+                        "mutation($n: String!) { createDepartment(name: $n) { id } }",
+                        json!({ "n": name }),
+                    )
+                    .await;
+                let rows = department::Entity::find()
+                    .filter(department::Column::Name.eq(&name))
+                    .all(db)
+                    .await
+                    .unwrap();
                 self.judge(action, class, &reply, rows.len() == 1, rows.is_empty());
             }
             (Write, C::Departments) => {
@@ -1081,14 +1375,34 @@ impl Desk<'_> {
                 let before = department::Entity::find_by_id(id).one(db).await.unwrap();
                 let name = format!("Renamed {unique}");
                 let reply = self
-                    .ask("mutation($id: ID!, $n: String!) { renameDepartment(id: $id, name: $n) { id } }", json!({ "id": self.clinic.ward, "n": name }))
+                    .ask(
+                        "mutation($id: ID!, $n: String!) { renameDepartment(id: $id, name: $n) { id } }",
+                        json!({ "id": self.clinic.ward, "n": name }),
+                    )
                     .await;
                 let after = department::Entity::find_by_id(id).one(db).await.unwrap();
-                self.judge(action, class, &reply, after.as_ref().is_some_and(|d| d.name == name), after == before);
+                self.judge(
+                    action,
+                    class,
+                    &reply,
+                    after.as_ref().is_some_and(|d| d.name == name),
+                    after == before,
+                );
             }
             (Read, C::Deidentified) => {
-                let reply = self.ask("{ deidentifiedPatients { release { number } nodes { pseudonym } } }", json!({})).await;
-                let latest = research_release::Entity::find().all(db).await.unwrap().into_iter().map(|r| r.number).max();
+                let reply = self
+                    .ask(
+                        "{ deidentifiedPatients { release { number } nodes { pseudonym } } }",
+                        json!({}),
+                    )
+                    .await;
+                let latest = research_release::Entity::find()
+                    .all(db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.number)
+                    .max();
                 let release = &reply.data()["deidentifiedPatients"]["release"];
                 let current = match latest {
                     Some(n) => release["number"] == n,
@@ -1098,10 +1412,14 @@ impl Desk<'_> {
             }
             (Create, C::Deidentified) => {
                 let before = research_release::Entity::find().all(db).await.unwrap();
-                let reply = self.ask("mutation { publishResearchRelease { number } }", json!({})).await;
+                let reply = self
+                    .ask("mutation { publishResearchRelease { number } }", json!({}))
+                    .await;
                 let after = research_release::Entity::find().all(db).await.unwrap();
                 let published = after.len() == before.len() + 1
-                    && after.iter().any(|r| reply.data()["publishResearchRelease"]["number"] == r.number);
+                    && after
+                        .iter()
+                        .any(|r| reply.data()["publishResearchRelease"]["number"] == r.number);
                 self.judge(action, class, &reply, published, after == before);
             }
             (Read, C::AccessReview) => {
@@ -1110,13 +1428,24 @@ impl Desk<'_> {
                     .ask("query($u: ID!, $p: ID!) { explainAccess(userId: $u, patientId: $p) { userId patientId } }", json!({ "u": nurse, "p": patient }))
                     .await;
                 let explained = &reply.data()["explainAccess"];
-                self.judge(action, class, &reply, explained["userId"] == *nurse && explained["patientId"] == *patient, reply.data().is_null());
+                self.judge(
+                    action,
+                    class,
+                    &reply,
+                    explained["userId"] == *nurse && explained["patientId"] == *patient,
+                    reply.data().is_null(),
+                );
             }
             (Read | Write, C::AccountApprovals) => {
                 // Requested by the second administrator: nobody approves their own request.
                 let (requested, _) = self
                     .app
-                    .request_account_as(&self.clinic.approver, &format!("approve.{unique}@clinic.test"), "Ap Prove", "BILLING")
+                    .request_account_as(
+                        &self.clinic.approver,
+                        &format!("approve.{unique}@clinic.test"),
+                        "Ap Prove",
+                        "BILLING",
+                    )
                     .await;
                 let pending = || async {
                     account_enrolment::Entity::find()
@@ -1129,7 +1458,11 @@ impl Desk<'_> {
                 let reply = if action == Read {
                     self.ask("{ accountRequests { accountId } }", json!({})).await
                 } else {
-                    self.ask("mutation($u: ID!) { approveAccount(userId: $u) }", json!({ "u": requested })).await
+                    self.ask(
+                        "mutation($u: ID!) { approveAccount(userId: $u) }",
+                        json!({ "u": requested }),
+                    )
+                    .await
                 };
                 let after = pending().await;
                 let done = if action == Read {
@@ -1137,7 +1470,8 @@ impl Desk<'_> {
                         .as_array()
                         .is_some_and(|list| list.iter().any(|r| r["accountId"] == requested))
                 } else {
-                    after.len() == 1 && after[0].approved_by.map(|a| a.to_string()) == Some(self.caller.id.clone())
+                    after.len() == 1
+                        && after[0].approved_by.map(|a| a.to_string()) == Some(self.caller.id.clone())
                 };
                 self.judge(action, class, &reply, done, after == before);
             }
@@ -1213,12 +1547,18 @@ impl Record {
                     }
                     for scope in matrix.scopes(role, action, class) {
                         if !established.contains(scope) {
-                            missing.push(format!("{role:?} {action:?} {class:?} under {scope:?}, which no {role:?} was put in"));
+                            missing.push(format!(
+                                "{role:?} {action:?} {class:?} under {scope:?}, which no {role:?} was put in"
+                            ));
                         }
                     }
                 }
             }
         }
-        assert!(missing.is_empty(), "cells of the matrix not exercised:\n{}", missing.join("\n"));
+        assert!(
+            missing.is_empty(),
+            "cells of the matrix not exercised:\n{}",
+            missing.join("\n")
+        );
     }
 }
