@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use caregraph_entity::{account_enrolment, patient, user};
 use chrono::Utc;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -256,8 +256,8 @@ impl Caller {
     pub async fn delete_user(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "delete").await?;
-        self.keep_an_admin(&target).await?;
         let txn = self.db.begin().await?;
+        keep_an_admin(&txn, &target).await?;
         // Sessions go with the account (foreign key), so its tokens die with
         // it; so do codes that could still enrol it.
         account_enrolment::Entity::delete_many()
@@ -274,11 +274,13 @@ impl Caller {
     pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;
-        self.keep_an_admin(&target).await?;
+        let txn = self.db.begin().await?;
+        keep_an_admin(&txn, &target).await?;
         let mut row: user::ActiveModel = target.into();
         row.active = Set(false);
         row.deactivated_at = Set(Some(Utc::now()));
-        let updated = row.update(&self.db).await?;
+        let updated = row.update(&txn).await?;
+        txn.commit().await?;
         SessionStore::revoke_all_for_user(&self.db, updated.id).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deactivated_user_id = %updated.id, "account deactivated");
         Ok(self.account_view(updated))
@@ -294,24 +296,34 @@ impl Caller {
             .await?
             .ok_or(AppError::NotFound)
     }
+}
 
-    /// The clinic must never be left without an active administrator.
-    async fn keep_an_admin(&self, target: &user::Model) -> AppResult<()> {
-        if target.role != Role::Admin.as_str() || !target.active {
-            return Ok(());
-        }
-        let admins = user::Entity::find()
-            .filter(user::Column::Role.eq(Role::Admin.as_str()))
-            .filter(user::Column::Active.eq(true))
-            .count(&self.db)
-            .await?;
-        if admins <= 1 {
-            return Err(AppError::bad_input(
-                "the last active administrator cannot be removed",
-            ));
-        }
-        Ok(())
+/// The clinic must never be left without an active administrator. Runs in
+/// the transaction that removes `target`: the active administrators' rows are
+/// written first (a no-op update), which makes two removals wait for each
+/// other (a row lock on PostgreSQL, the write lock on SQLite), so two
+/// administrators removing each other at once cannot both succeed.
+async fn keep_an_admin(txn: &impl ConnectionTrait, target: &user::Model) -> AppResult<()> {
+    if target.role != Role::Admin.as_str() || !target.active {
+        return Ok(());
     }
+    let active_admins = || {
+        Condition::all()
+            .add(user::Column::Role.eq(Role::Admin.as_str()))
+            .add(user::Column::Active.eq(true))
+    };
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::col(user::Column::Active).into())
+        .filter(active_admins())
+        .exec(txn)
+        .await?;
+    let admins = user::Entity::find().filter(active_admins()).count(txn).await?;
+    if admins <= 1 {
+        return Err(AppError::bad_input(
+            "the last active administrator cannot be removed",
+        ));
+    }
+    Ok(())
 }
 
 struct AccountRow {
