@@ -105,7 +105,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         );
     }
     // A slow sender may not hold a connection open indefinitely.
-    let body = match tokio::time::timeout(state.body_read_timeout, read_body(&req, payload, state.max_body_bytes)).await
+    let body = match tokio::time::timeout(
+        state.body_read_timeout,
+        read_body(&req, payload, state.max_body_bytes),
+    )
+    .await
     {
         Ok(Ok(body)) => body,
         Ok(Err(response)) => return response,

@@ -313,7 +313,7 @@ async fn keep_an_admin(txn: &impl ConnectionTrait, target: &user::Model) -> AppR
             .add(user::Column::Active.eq(true))
     };
     user::Entity::update_many()
-        .col_expr(user::Column::Active, Expr::col(user::Column::Active).into())
+        .col_expr(user::Column::Active, Expr::col(user::Column::Active))
         .filter(active_admins())
         .exec(txn)
         .await?;

@@ -12,15 +12,16 @@ use caregraph_tests::{Backend, Reply, STAFF_PASSWORD, TestApp, on_both_databases
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, Database, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement, TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ME: &str = "{ me { id role } }";
-const REFRESH: &str = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken expiresAt } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken expiresAt } }";
 
 fn uuid(id: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(id).expect("an id is a UUID")
@@ -80,13 +81,19 @@ async fn database_text(app: &TestApp) -> String {
                 text.push_str(&row.try_get::<String>("", "dump").unwrap());
                 text.push('\n');
             }
-            assert!(text.contains("refresh_token_hash"), "the dump reads the sessions table");
+            assert!(
+                text.contains("refresh_token_hash"),
+                "the dump reads the sessions table"
+            );
             text
         }
         _ => {
             let rows = app
                 .db
-                .query_all_raw(Statement::from_string(DatabaseBackend::Sqlite, "PRAGMA database_list"))
+                .query_all_raw(Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "PRAGMA database_list",
+                ))
                 .await
                 .unwrap();
             let file: String = rows[0].try_get("", "file").unwrap();
@@ -115,9 +122,21 @@ fn assert_internal_and_masked(reply: &Reply, hidden: &[&str]) {
         assert_eq!(error["message"], "internal error", "{}", reply.text);
     }
     for leak in hidden.iter().chain(&[
-        "SELECT", "FROM", "sqlx", "sea_orm", "DbErr", "panicked", "src/", ".rs:", "backtrace",
+        "SELECT",
+        "FROM",
+        "sqlx",
+        "sea_orm",
+        "DbErr",
+        "panicked",
+        "src/",
+        ".rs:",
+        "backtrace",
     ]) {
-        assert!(!reply.text.contains(leak), "the response shows {leak}: {}", reply.text);
+        assert!(
+            !reply.text.contains(leak),
+            "the response shows {leak}: {}",
+            reply.text
+        );
     }
 }
 
@@ -435,13 +454,18 @@ async fn readiness_fails_while_the_database_refuses_connections_and_health_does_
     assert_eq!(app.get("/readyz").await.status(), 200);
     let name: String = app
         .db
-        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT current_database() AS name"))
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
         .await
         .unwrap()
         .unwrap()
         .try_get("", "name")
         .unwrap();
-    let server = Database::connect(caregraph_tests::postgres_admin_url()).await.unwrap();
+    let server = Database::connect(caregraph_tests::postgres_admin_url())
+        .await
+        .unwrap();
     server
         .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"))
         .await
@@ -460,7 +484,15 @@ async fn readiness_fails_while_the_database_refuses_connections_and_health_does_
         .execute_unprepared(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
         .await
         .unwrap();
-    assert!(!ready.status().is_success(), "ready without a database: {}", ready.status());
+    assert!(
+        !ready.status().is_success(),
+        "ready without a database: {}",
+        ready.status()
+    );
     assert_eq!(ready.status(), 503);
-    assert_eq!(app.get("/readyz").await.status(), 200, "readiness comes back with the database");
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        200,
+        "readiness comes back with the database"
+    );
 }
