@@ -290,4 +290,20 @@ mod tests {
         let values = HashMap::from([("research_release_min_hours".to_owned(), "a day".to_owned())]);
         assert!(Config::from_values(&values).is_err());
     }
+
+    #[test]
+    fn the_request_time_limits_are_read_in_seconds() {
+        let defaults = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(defaults.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.execution_timeout, Duration::from_secs(30));
+        let values = HashMap::from([
+            ("body_read_timeout_secs".to_owned(), "3".to_owned()),
+            ("execution_timeout_secs".to_owned(), "7".to_owned()),
+        ]);
+        let config = Config::from_values(&values).unwrap();
+        assert_eq!(config.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.execution_timeout, Duration::from_secs(7));
+        let zero = HashMap::from([("execution_timeout_secs".to_owned(), "0".to_owned())]);
+        assert!(Config::from_values(&zero).is_err());
+    }
 }
