@@ -34,6 +34,10 @@ pub struct Config {
     pub policy_file: Option<String>,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, all of it.
+    pub body_read_timeout: Duration,
+    /// How long one GraphQL operation may run.
+    pub execution_timeout: Duration,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
     /// E-mail domains staff accounts must use (lower-case); empty: any.
@@ -60,6 +64,8 @@ impl Config {
             policy_file: None,
             log_json: false,
             max_body_bytes: 64 * 1024,
+            body_read_timeout: Duration::from_secs(10),
+            execution_timeout: Duration::from_secs(30),
             workers: None,
             staff_email_domains: Vec::new(),
             research_release_min_interval: Duration::from_secs(24 * 60 * 60),
@@ -135,6 +141,16 @@ impl Config {
             "session_max_secs",
             "CAREGRAPH_SESSION_MAX_SECS",
             config.session_max_lifetime,
+        )?;
+        config.body_read_timeout = seconds(
+            "body_read_timeout_secs",
+            "CAREGRAPH_BODY_READ_TIMEOUT_SECS",
+            config.body_read_timeout,
+        )?;
+        config.execution_timeout = seconds(
+            "execution_timeout_secs",
+            "CAREGRAPH_EXECUTION_TIMEOUT_SECS",
+            config.execution_timeout,
         )?;
         config.admin_email = get("admin_email");
         config.admin_password = values
@@ -273,5 +289,21 @@ mod tests {
         );
         let values = HashMap::from([("research_release_min_hours".to_owned(), "a day".to_owned())]);
         assert!(Config::from_values(&values).is_err());
+    }
+
+    #[test]
+    fn the_request_time_limits_are_read_in_seconds() {
+        let defaults = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(defaults.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.execution_timeout, Duration::from_secs(30));
+        let values = HashMap::from([
+            ("body_read_timeout_secs".to_owned(), "3".to_owned()),
+            ("execution_timeout_secs".to_owned(), "7".to_owned()),
+        ]);
+        let config = Config::from_values(&values).unwrap();
+        assert_eq!(config.body_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.execution_timeout, Duration::from_secs(7));
+        let zero = HashMap::from([("execution_timeout_secs".to_owned(), "0".to_owned())]);
+        assert!(Config::from_values(&zero).is_err());
     }
 }

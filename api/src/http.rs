@@ -19,9 +19,6 @@ use crate::error::{AppError, ErrorCode};
 use crate::graphql::{CaregraphSchema, errors};
 use crate::policy::Policy;
 
-const EXECUTION_TIMEOUT: Duration = Duration::from_secs(30);
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
 pub struct AppState {
     pub schema: CaregraphSchema,
     pub policy: Arc<Policy>,
@@ -31,6 +28,8 @@ pub struct AppState {
     pub account_rules: Arc<crate::access::AccountRules>,
     pub research_release_min_interval: Duration,
     pub max_body_bytes: usize,
+    pub body_read_timeout: Duration,
+    pub execution_timeout: Duration,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -106,7 +105,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         );
     }
     // A slow sender may not hold a connection open indefinitely.
-    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&req, payload, state.max_body_bytes)).await
+    let body = match tokio::time::timeout(
+        state.body_read_timeout,
+        read_body(&req, payload, state.max_body_bytes),
+    )
+    .await
     {
         Ok(Ok(body)) => body,
         Ok(Err(response)) => return response,
@@ -171,7 +174,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         state.research_release_min_interval,
     );
     let execution = state.schema.execute(request.data(caller));
-    let mut response = match tokio::time::timeout(EXECUTION_TIMEOUT, execution).await {
+    let mut response = match tokio::time::timeout(state.execution_timeout, execution).await {
         Ok(response) => response,
         Err(_) => {
             return error_response(

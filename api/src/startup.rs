@@ -101,6 +101,8 @@ impl Application {
             }),
             research_release_min_interval: config.research_release_min_interval,
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: config.body_read_timeout,
+            execution_timeout: config.execution_timeout,
         });
         let mut server = HttpServer::new(move || {
             App::new()

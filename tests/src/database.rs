@@ -56,9 +56,13 @@ impl TestDatabase {
     }
 }
 
+/// The PostgreSQL server's maintenance database, where test databases are made.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CAREGRAPH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
 async fn postgres(id: &str) -> Option<TestDatabase> {
-    let admin_url =
-        std::env::var("CAREGRAPH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let admin_url = postgres_admin_url();
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let skip = std::env::var("CAREGRAPH_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1");
     let admin = match Database::connect(admin_url.as_str()).await {

@@ -14,7 +14,7 @@ use caregraph::startup::Application;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub use database::{Backend, TestDatabase};
+pub use database::{Backend, TestDatabase, postgres_admin_url};
 pub use logs::captured_logs;
 
 pub const ADMIN_EMAIL: &str = "root-admin@clinic.test";

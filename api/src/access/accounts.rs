@@ -305,8 +305,8 @@ impl Caller {
             }
             other => other?,
         };
-        self.keep_an_admin(&target).await?;
         let txn = self.db.begin().await?;
+        keep_an_admin(&txn, &target).await?;
         // Sessions go with the account (foreign key), so its tokens die with
         // it; so do codes that could still re-open it.
         supersede(&txn, account_enrolment::Column::AccountId.eq(target.id), now).await?;
@@ -321,9 +321,9 @@ impl Caller {
     pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;
-        self.keep_an_admin(&target).await?;
         let now = Utc::now();
         let txn = self.db.begin().await?;
+        keep_an_admin(&txn, &target).await?;
         let mut row: user::ActiveModel = target.into();
         row.active = Set(false);
         row.deactivated_at = Set(Some(now));
@@ -353,24 +353,34 @@ impl Caller {
             .await?
             .ok_or(AppError::NotFound)
     }
+}
 
-    /// The clinic must never be left without an active administrator.
-    async fn keep_an_admin(&self, target: &user::Model) -> AppResult<()> {
-        if target.role != Role::Admin.as_str() || !target.active {
-            return Ok(());
-        }
-        let admins = user::Entity::find()
-            .filter(user::Column::Role.eq(Role::Admin.as_str()))
-            .filter(user::Column::Active.eq(true))
-            .count(&self.db)
-            .await?;
-        if admins <= 1 {
-            return Err(AppError::bad_input(
-                "the last active administrator cannot be removed",
-            ));
-        }
-        Ok(())
+/// The clinic must never be left without an active administrator. Runs in
+/// the transaction that removes `target`: the active administrators' rows are
+/// written first (a no-op update), which makes two removals wait for each
+/// other (a row lock on PostgreSQL, the write lock on SQLite), so two
+/// administrators removing each other at once cannot both succeed.
+async fn keep_an_admin(txn: &impl ConnectionTrait, target: &user::Model) -> AppResult<()> {
+    if target.role != Role::Admin.as_str() || !target.active {
+        return Ok(());
     }
+    let active_admins = || {
+        Condition::all()
+            .add(user::Column::Role.eq(Role::Admin.as_str()))
+            .add(user::Column::Active.eq(true))
+    };
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::col(user::Column::Active))
+        .filter(active_admins())
+        .exec(txn)
+        .await?;
+    let admins = user::Entity::find().filter(active_admins()).count(txn).await?;
+    if admins <= 1 {
+        return Err(AppError::bad_input(
+            "the last active administrator cannot be removed",
+        ));
+    }
+    Ok(())
 }
 
 struct AccountRow {

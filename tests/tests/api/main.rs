@@ -14,6 +14,7 @@ mod migrations;
 mod n_plus_one;
 mod nurse;
 mod oracles;
+mod promises;
 mod provisioning;
 mod research;
 mod rules;
