@@ -1,4 +1,4 @@
-use caregraph_tests::{captured_logs, on_both_databases};
+use caregraph_tests::on_both_databases;
 use serde_json::json;
 
 on_both_databases! {
@@ -97,7 +97,7 @@ on_both_databases! {
         assert_eq!(reply.errors()[0]["path"], json!(["patient", "nationalId"]));
         let national_id = format!("NID-{given}-Secretson");
         assert!(!reply.text.contains(&national_id));
-        let logs = captured_logs();
+        let logs = app.logs();
         assert!(!logs.is_empty(), "the server logged nothing at all: the check would be empty");
         for value in [given.as_str(), national_id.as_str(), "Secretson", "1961-07-04", caregraph_tests::STAFF_PASSWORD] {
             assert!(!logs.contains(value), "the log contains {value}");
