@@ -169,7 +169,7 @@ impl TestApp {
         log.listening_on(port);
         let statements = app.statement_counter();
         let server = app.handle();
-        let running = tokio::spawn(app.run_until_stopped());
+        let running = tokio::spawn(app.run_until_stopped().instrument(log.span()));
         let (db, _) = caregraph::db::connect(&database.url)
             .await
             .expect("the test connects to its database");
