@@ -67,7 +67,9 @@ fn record_skip(reason: &str) {
         .name()
         .unwrap_or("<unnamed test>")
         .to_owned();
-    let line = format!("{SKIP_MARKER} {test}: CAREGRAPH_TEST_SKIP_POSTGRES=1 and PostgreSQL is unreachable: {reason}");
+    let line = format!(
+        "{SKIP_MARKER} {test}: CAREGRAPH_TEST_SKIP_POSTGRES=1 and PostgreSQL is unreachable: {reason}"
+    );
     println!("{line}");
     eprintln!("{line}");
     if let Some(path) = std::env::var_os("CAREGRAPH_TEST_SKIP_FILE") {
@@ -78,7 +80,10 @@ fn record_skip(reason: &str) {
             .open(&path)
             .and_then(|mut file| file.write_all(format!("{}\n", line.replace('\n', " ")).as_bytes()));
         if let Err(e) = written {
-            panic!("cannot record the skip in {}: {e}", std::path::Path::new(&path).display());
+            panic!(
+                "cannot record the skip in {}: {e}",
+                std::path::Path::new(&path).display()
+            );
         }
     }
 }

@@ -196,7 +196,9 @@ impl TestApp {
     /// every worker has finished (graceful: requests in flight complete;
     /// none are, between tests). The database is dropped only after.
     pub async fn stop(mut self) {
-        let Some(running) = self.running.take() else { return };
+        let Some(running) = self.running.take() else {
+            return;
+        };
         self.server.stop(true).await;
         running
             .await

@@ -2,7 +2,9 @@
 //! app's own log (and whatever no app's span claimed) holds none of the
 //! patient data written, no token and no password.
 
-use caregraph_tests::{ADMIN_PASSWORD, APPROVER_PASSWORD, STAFF_PASSWORD, on_both_databases, unattributed_logs};
+use caregraph_tests::{
+    ADMIN_PASSWORD, APPROVER_PASSWORD, STAFF_PASSWORD, on_both_databases, unattributed_logs,
+};
 use serde_json::json;
 
 on_both_databases! {

@@ -41,7 +41,12 @@ const BILLING: &str = "{ patients(first: 100) { nodes { id coverage { payer } in
 
 /// Statements the server sends to answer `query` for a fresh session of
 /// `who`, with the reply.
-async fn measure(app: &TestApp, who: &Session, query: &str, variables: Value) -> (u64, caregraph_tests::Reply) {
+async fn measure(
+    app: &TestApp,
+    who: &Session,
+    query: &str,
+    variables: Value,
+) -> (u64, caregraph_tests::Reply) {
     let fresh = app.login(&who.email, STAFF_PASSWORD).await;
     let before = app.statements.get();
     let reply = app.as_user(&fresh, query, variables).await;
@@ -55,7 +60,9 @@ async fn billing_statements(app: &TestApp, who: &Session, expected_patients: usi
     let nodes = reply.ok()["patients"]["nodes"].as_array().unwrap().clone();
     assert_eq!(nodes.len(), expected_patients);
     assert!(
-        nodes.iter().all(|n| !n["invoices"].as_array().unwrap().is_empty()),
+        nodes
+            .iter()
+            .all(|n| !n["invoices"].as_array().unwrap().is_empty()),
         "{}",
         reply.text
     );
@@ -97,7 +104,12 @@ async fn one_chart_statements(app: &TestApp, who: &Session, patient: &str, rows:
     let (statements, reply) = measure(app, who, ONE_CHART, json!({ "id": patient })).await;
     let chart = &reply.ok()["patient"];
     for relation in ["observations", "diagnoses", "medications", "allergies", "notes"] {
-        assert_eq!(chart[relation].as_array().unwrap().len(), rows, "{relation}: {}", reply.text);
+        assert_eq!(
+            chart[relation].as_array().unwrap().len(),
+            rows,
+            "{relation}: {}",
+            reply.text
+        );
     }
     statements
 }
@@ -118,8 +130,10 @@ async fn data_set_statements(app: &TestApp, who: &Session, expected_patients: us
     let nodes = set["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), expected_patients, "{}", reply.text);
     assert!(
-        nodes.iter().all(|n| !n["diagnosisCodes"].as_array().unwrap().is_empty()
-            && !n["observations"].as_array().unwrap().is_empty()),
+        nodes
+            .iter()
+            .all(|n| !n["diagnosisCodes"].as_array().unwrap().is_empty()
+                && !n["observations"].as_array().unwrap().is_empty()),
         "{}",
         reply.text
     );

@@ -10,8 +10,8 @@ use caregraph::config::Config;
 use caregraph::error::AppError;
 use caregraph_tests::{Session, TestApp, on_both_databases};
 use sea_orm::{ConnectionTrait, Statement};
-use tracing::Instrument;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 const DATA_SET: &str = "query($first: Int, $after: String) {
     deidentifiedPatients(first: $first, after: $after) {
