@@ -113,10 +113,13 @@ impl Application {
                         .add(("Referrer-Policy", "no-referrer"))
                         .add(("X-Frame-Options", "DENY")),
                 )
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     let request_id = uuid::Uuid::new_v4();
+                    // The listening port tells apart servers sharing a process
+                    // (the tests route each one's log by it).
                     let span = tracing::info_span!(
                         "request",
+                        port,
                         %request_id,
                         method = %req.method(),
                         path = %req.path(),

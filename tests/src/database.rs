@@ -61,6 +61,38 @@ pub fn postgres_admin_url() -> String {
     std::env::var("CAREGRAPH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
 }
 
+/// Printed by every skipped test (`cargo test` shows it with `--nocapture`).
+pub const SKIP_MARKER: &str = "SKIPPED-POSTGRES";
+
+/// A skip must not pass for a success: it is printed, and appended as one
+/// line to the file named by `CAREGRAPH_TEST_SKIP_FILE` (`.ci/run` sets it
+/// and counts the lines in its summary).
+fn record_skip(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test>")
+        .to_owned();
+    let line = format!(
+        "{SKIP_MARKER} {test}: CAREGRAPH_TEST_SKIP_POSTGRES=1 and PostgreSQL is unreachable: {reason}"
+    );
+    println!("{line}");
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("CAREGRAPH_TEST_SKIP_FILE") {
+        use std::io::Write as _;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(format!("{}\n", line.replace('\n', " ")).as_bytes()));
+        if let Err(e) = written {
+            panic!(
+                "cannot record the skip in {}: {e}",
+                std::path::Path::new(&path).display()
+            );
+        }
+    }
+}
+
 async fn postgres(id: &str) -> Option<TestDatabase> {
     let admin_url = postgres_admin_url();
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
@@ -68,7 +100,7 @@ async fn postgres(id: &str) -> Option<TestDatabase> {
     let admin = match Database::connect(admin_url.as_str()).await {
         Ok(admin) => admin,
         Err(e) if skip && !in_ci => {
-            eprintln!("SKIPPED on PostgreSQL (CAREGRAPH_TEST_SKIP_POSTGRES=1): {e}");
+            record_skip(&e.to_string());
             return None;
         }
         Err(e) => panic!(

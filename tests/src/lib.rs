@@ -5,6 +5,7 @@
 
 mod database;
 mod logs;
+mod stored;
 
 use std::time::Duration;
 
@@ -13,9 +14,11 @@ use caregraph::db::StatementCounter;
 use caregraph::startup::Application;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use database::{Backend, TestDatabase, postgres_admin_url};
-pub use logs::captured_logs;
+pub use logs::unattributed_logs;
+pub use stored::Stored;
 
 pub const ADMIN_EMAIL: &str = "root-admin@clinic.test";
 pub const ADMIN_PASSWORD: &str = "bootstrap admin passphrase";
@@ -29,6 +32,8 @@ pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 /// Runs the test body once on SQLite and once on PostgreSQL, as
 /// `<name>::sqlite` and `<name>::postgres`. A leading `configure = f;`
 /// changes the server's `Config` (`fn(&mut Config)`) for every test listed.
+/// The server is stopped after the body (`TestApp::stop`); a body that
+/// panics leaves it to `Drop`.
 #[macro_export]
 macro_rules! on_both_databases {
     (configure = $configure:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
@@ -41,12 +46,14 @@ macro_rules! on_both_databases {
                 async fn sqlite() {
                     let Some($app) = $crate::TestApp::spawn_with($crate::Backend::Sqlite, $configure).await else { return };
                     $body
+                    $app.stop().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let Some($app) = $crate::TestApp::spawn_with($crate::Backend::Postgres, $configure).await else { return };
                     $body
+                    $app.stop().await;
                 }
             }
         )*
@@ -62,14 +69,21 @@ pub struct TestApp {
     pub statements: StatementCounter,
     pub db: sea_orm::DatabaseConnection,
     server: actix_web::dev::ServerHandle,
+    /// The task polling the server; `None` once stopped.
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    log: logs::AppLog,
     _database: database::TestDatabase,
 }
 
 impl Drop for TestApp {
+    /// The fallback when `stop` was not reached (a failed assertion): no
+    /// runtime needed. `ServerHandle::stop` sends its command when called,
+    /// not when awaited, and the server task takes it at its next poll; if
+    /// the test's runtime shuts down first, dropping that task drops the
+    /// server, which closes the listener and stops the workers itself.
     fn drop(&mut self) {
-        // Workers run on threads of their own: stop them with the test.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(self.server.stop(false));
+        if self.running.is_some() {
+            drop(self.server.stop(false));
         }
     }
 }
@@ -138,7 +152,7 @@ impl TestApp {
 
     /// As `spawn`, with the configuration changed by `configure` first.
     pub async fn spawn_with(backend: Backend, configure: fn(&mut Config)) -> Option<TestApp> {
-        logs::install();
+        let mut log = logs::AppLog::new();
         let database = database::TestDatabase::create(backend).await?;
         let mut config = Config::with_database(database.url.clone());
         config.listen = "127.0.0.1:0".to_owned();
@@ -147,15 +161,20 @@ impl TestApp {
         config.admin_password = Some(caregraph::domain::Secret::new(ADMIN_PASSWORD.to_owned()));
         config.workers = Some(2);
         configure(&mut config);
-        let app = Application::build(config).await.expect("the server starts");
+        let app = Application::build(config)
+            .instrument(log.span())
+            .await
+            .expect("the server starts");
         let port = app.port();
+        log.listening_on(port);
         let statements = app.statement_counter();
         let server = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let running = tokio::spawn(app.run_until_stopped().instrument(log.span()));
         let (db, _) = caregraph::db::connect(&database.url)
             .await
             .expect("the test connects to its database");
         caregraph::bootstrap::create_admin(&db, APPROVER_EMAIL, APPROVER_PASSWORD.to_owned())
+            .instrument(log.span())
             .await
             .expect("the operator creates a second administrator");
         Some(TestApp {
@@ -167,8 +186,43 @@ impl TestApp {
             statements,
             db,
             server,
+            running: Some(running),
+            log,
             _database: database,
         })
+    }
+
+    /// Stops the server and waits until it has: the listener is closed and
+    /// every worker has finished (graceful: requests in flight complete;
+    /// none are, between tests). The database is dropped only after.
+    pub async fn stop(mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        self.server.stop(true).await;
+        running
+            .await
+            .expect("the server task ends")
+            .expect("the server ran without an I/O error");
+        self.log.close();
+    }
+
+    /// Everything this app's server logged so far (and the harness's
+    /// in-process operator commands run in `log_span`), one event a line.
+    pub fn logs(&self) -> String {
+        self.log.text()
+    }
+
+    /// A span whose events go to this app's log: wrap in-process operator
+    /// commands (`unrestricted_publish_release` ...) in it.
+    pub fn log_span(&self) -> tracing::Span {
+        self.log.span()
+    }
+
+    /// Every stored row that a refused mutation could have written (all
+    /// tables but sessions and server keys), read with SeaORM.
+    pub async fn stored(&self) -> Stored {
+        Stored::read(&self.db).await
     }
 
     pub async fn post_raw(

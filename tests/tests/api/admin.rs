@@ -40,10 +40,12 @@ on_both_databases! {
         let emails = app.as_user(&registrar, "{ users(role: NURSE) { email } }", json!({})).await;
         emails.assert_code("FORBIDDEN");
         // Nobody on staff chooses a patient's password: no PATIENT accounts here.
+        let before = app.stored().await;
         let patient_login = app
             .as_user(&admin, CREATE_USER, json!({ "input": { "email": "p2@clinic.test", "name": "P Two", "role": "PATIENT" } }))
             .await;
         patient_login.assert_code("BAD_USER_INPUT");
+        assert_eq!(app.stored().await, before, "a refused PATIENT account was stored");
         let own = app.patient_account(&record, "NID-Own-Record").await;
         let me = app.as_user(&own, "{ me { role } }", json!({})).await;
         assert_eq!(me.ok()["me"]["role"], "PATIENT");
@@ -75,7 +77,9 @@ on_both_databases! {
         let doctor = app.user("DOCTOR", "Del Doc").await;
         let id = app.patient(&doctor, "Gone", "Soon").await;
         let delete = "mutation($id: ID!) { deletePatient(id: $id) }";
+        let before = app.stored().await;
         app.as_user(&doctor, delete, json!({ "id": id })).await.assert_code("FORBIDDEN");
+        assert_eq!(app.stored().await, before, "a refused deletion deleted");
         let reply = app.as_user(&admin, delete, json!({ "id": id })).await;
         assert_eq!(reply.ok()["deletePatient"], true);
         app.as_user(&doctor, "query($id: ID!) { patient(id: $id) { id } }", json!({ "id": id }))
@@ -86,8 +90,10 @@ on_both_databases! {
 
     async fn the_last_admin_and_ones_own_account_cannot_be_removed(app) {
         let admin = app.login_admin().await;
+        let before = app.stored().await;
         let reply = app.as_user(&admin, "mutation($id: ID!) { deleteUser(id: $id) }", json!({ "id": admin.id })).await;
         reply.assert_code("BAD_USER_INPUT");
+        assert_eq!(app.stored().await, before, "a refused deletion deleted");
         app.as_user(&admin, "{ me { id } }", json!({})).await.ok();
     }
 
@@ -95,6 +101,7 @@ on_both_databases! {
         let admin = app.login_admin().await;
         let input = |email: &str| json!({ "input": { "email": email, "name": "Dupe", "role": "NURSE" } });
         app.as_user(&admin, CREATE_USER, input("dupe@clinic.test")).await.ok();
+        let before = app.stored().await;
         let again = app.as_user(&admin, CREATE_USER, input(" DUPE@clinic.test ")).await;
         again.assert_code("BAD_USER_INPUT");
         assert!(again.text.contains("already exists"), "{}", again.text);
@@ -108,5 +115,7 @@ on_both_databases! {
         assert_eq!(requests.ok()["accountRequests"], json!([{ "email": "dupe@clinic.test", "role": "NURSE" }]));
         let users = app.as_user(&admin, "{ users(role: NURSE) { email } }", json!({})).await;
         assert_eq!(users.ok()["users"], json!([]));
+        // Read from the database: no account and no enrolment stored.
+        assert_eq!(app.stored().await, before);
     }
 }

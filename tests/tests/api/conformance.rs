@@ -10,7 +10,9 @@ use caregraph_entity::{
     medication, observation, patient, research_release, user,
 };
 use caregraph_tests::{Reply, Session, TestApp, full_patient, on_both_databases};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -1254,30 +1256,28 @@ impl Desk<'_> {
                         json!({ "i": { "email": email, "name": "Pro Be", "role": "BILLING" } }),
                     )
                     .await;
-                let rows = user::Entity::find()
-                    .filter(user::Column::Email.eq(&email))
+                // A request stores a code awaiting approval, and no account.
+                let requests = account_enrolment::Entity::find()
+                    .filter(account_enrolment::Column::Email.eq(&email))
                     .all(db)
+                    .await
+                    .unwrap();
+                let accounts = user::Entity::find()
+                    .filter(user::Column::Email.eq(&email))
+                    .count(db)
                     .await
                     .unwrap();
                 self.judge(
                     action,
                     class,
                     &reply,
-                    rows.len() == 1 && !rows[0].active,
-                    rows.is_empty(),
+                    requests.len() == 1 && requests[0].needs_approval && accounts == 0,
+                    requests.is_empty() && accounts == 0,
                 );
             }
             (Write | Delete, C::Accounts) => {
-                let admin = self.clinic.caller(Role::Admin);
-                let (target, _) = self
-                    .app
-                    .request_account_as(
-                        admin,
-                        &format!("target.{unique}@clinic.test"),
-                        "Tar Get",
-                        "BILLING",
-                    )
-                    .await;
+                // An enrolled account: a request alone creates no account.
+                let target = self.app.user("BILLING", "Tar Get").await.id;
                 let id = Uuid::parse_str(&target).unwrap();
                 let before = user::Entity::find_by_id(id).one(db).await.unwrap();
                 let reply = if action == Write {

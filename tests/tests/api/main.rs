@@ -10,6 +10,7 @@ mod doctor;
 mod field_access;
 mod health;
 mod login;
+mod logs;
 mod migrations;
 mod n_plus_one;
 mod nurse;

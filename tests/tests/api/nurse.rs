@@ -1,4 +1,4 @@
-use caregraph_tests::{captured_logs, on_both_databases};
+use caregraph_tests::on_both_databases;
 use serde_json::json;
 
 on_both_databases! {
@@ -66,6 +66,7 @@ on_both_databases! {
         let nurse = app.user("NURSE", "Nell Ward").await;
         let mine = app.patient(&doctor, "Ada", "Assigned").await;
         app.assign(&doctor, &mine, &nurse).await;
+        let before = app.stored().await;
         let create = app
             .as_user(&nurse, "mutation($input: CreatePatientInput!) { createPatient(input: $input) { id } }", json!({ "input": caregraph_tests::full_patient("New", "Person") }))
             .await;
@@ -78,8 +79,11 @@ on_both_databases! {
             .as_user(&nurse, "mutation($p: ID!, $n: ID!) { assignPatient(patientId: $p, nurseId: $n) { id } }", json!({ "p": mine, "n": nurse.id }))
             .await;
         assign.assert_code("FORBIDDEN");
-        let after = app.as_user(&doctor, "{ patients { nodes { familyName } } }", json!({})).await;
-        assert_eq!(after.ok()["patients"]["nodes"], json!([{ "familyName": "Assigned" }]));
+        // Read from the database: no patient, change or assignment stored.
+        assert_eq!(app.stored().await, before);
+        // The same read sees what the nurse may write.
+        app.record_vital(&nurse, &mine, "HEART_RATE", 71.0).await.ok();
+        assert_ne!(app.stored().await, before, "the check cannot see a nurse's write");
     }
 
     async fn denied_values_reach_neither_the_response_nor_the_logs(app) {
@@ -97,7 +101,7 @@ on_both_databases! {
         assert_eq!(reply.errors()[0]["path"], json!(["patient", "nationalId"]));
         let national_id = format!("NID-{given}-Secretson");
         assert!(!reply.text.contains(&national_id));
-        let logs = captured_logs();
+        let logs = app.logs();
         assert!(!logs.is_empty(), "the server logged nothing at all: the check would be empty");
         for value in [given.as_str(), national_id.as_str(), "Secretson", "1961-07-04", caregraph_tests::STAFF_PASSWORD] {
             assert!(!logs.contains(value), "the log contains {value}");

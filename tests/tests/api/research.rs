@@ -8,9 +8,10 @@ use std::time::Duration;
 use caregraph::access::unrestricted_publish_release;
 use caregraph::config::Config;
 use caregraph::error::AppError;
-use caregraph_tests::{Session, TestApp, captured_logs, on_both_databases};
+use caregraph_tests::{Session, TestApp, on_both_databases};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 const DATA_SET: &str = "query($first: Int, $after: String) {
     deidentifiedPatients(first: $first, after: $after) {
@@ -177,7 +178,10 @@ on_both_databases! {
         let researcher = app.user("RESEARCHER", "Host Reader").await;
         app.patient(&doctor, "Hugo", "Host").await;
         let day = Duration::from_secs(24 * 60 * 60);
-        let release = unrestricted_publish_release(&app.db, day).await.unwrap();
+        let release = unrestricted_publish_release(&app.db, day)
+            .instrument(app.log_span())
+            .await
+            .unwrap();
         assert_eq!((release.number, release.patient_count), (1, 1));
         let refused = unrestricted_publish_release(&app.db, day).await;
         assert!(
@@ -185,6 +189,6 @@ on_both_databases! {
             "a second release the same day was not refused"
         );
         assert_eq!(data_set(&app, &researcher).await["release"]["patientCount"], 1);
-        assert!(captured_logs().contains("research release published on the server host"));
+        assert!(app.logs().contains("research release published on the server host"), "{}", app.logs());
     }
 }

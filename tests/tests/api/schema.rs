@@ -102,6 +102,9 @@ on_both_databases! {
 
     async fn hidden_fields_are_still_guarded(app) {
         let nurse = app.user("NURSE", "Hidden Guard").await;
+        let doctor = app.user("DOCTOR", "Hidden Doctor").await;
+        let patient = app.patient(&doctor, "Hidden", "Patient").await;
+        let before = app.stored().await;
         app.as_user(&nurse, "{ users { id email } }", json!({})).await.assert_code("FORBIDDEN");
         let create = app
             .as_user(&nurse, "mutation { createUser(input: { email: \"x@clinic.test\", name: \"X\", role: ADMIN }) { code } }", json!({}))
@@ -112,6 +115,12 @@ on_both_databases! {
         app.as_user(&nurse, "mutation($id: ID!) { deletePatient(id: $id) }", json!({ "id": uuid::Uuid::new_v4().to_string() }))
             .await
             .assert_code("FORBIDDEN");
+        app.as_user(&nurse, "mutation($id: ID!) { deletePatient(id: $id) }", json!({ "id": patient }))
+            .await
+            .assert_code("FORBIDDEN");
+        // Read from the database: no account requested, approved or
+        // deleted, no patient deleted.
+        assert_eq!(app.stored().await, before);
     }
 
     async fn error_messages_never_suggest_hidden_fields(app) {
