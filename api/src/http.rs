@@ -2,31 +2,22 @@
 //! on what is read before anything runs. GraphiQL is served from here too, so
 //! no script is loaded from another origin.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::access::Caller;
-use crate::auth::sessions::SessionStore;
-use crate::domain::Secret;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{CaregraphSchema, errors};
-use crate::policy::Policy;
 
 pub struct AppState {
     pub schema: CaregraphSchema,
-    pub policy: Arc<Policy>,
-    pub db: DatabaseConnection,
-    pub sessions: Arc<SessionStore>,
-    pub pseudonym_key: Arc<Secret<Vec<u8>>>,
-    pub account_rules: Arc<crate::access::AccountRules>,
-    pub research_release_min_interval: Duration,
+    /// What every request's `Caller` is built from.
+    pub services: crate::access::Services,
     pub max_body_bytes: usize,
     pub body_read_timeout: Duration,
     pub execution_timeout: Duration,
@@ -124,7 +115,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
 
     let principal = match bearer_token(&req) {
         Ok(None) => None,
-        Ok(Some(token)) => match state.sessions.authenticate(token).await {
+        Ok(Some(token)) => match state.services.sessions.authenticate(token).await {
             Ok(principal) => Some(principal),
             Err(AppError::Unauthenticated) => {
                 return error_response(
@@ -164,15 +155,7 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
     if let Some(principal) = principal {
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
     }
-    let caller = Caller::new(
-        principal,
-        state.policy.clone(),
-        state.db.clone(),
-        state.sessions.clone(),
-        state.pseudonym_key.clone(),
-        state.account_rules.clone(),
-        state.research_release_min_interval,
-    );
+    let caller = Caller::new(principal, &state.services);
     let execution = state.schema.execute(request.data(caller));
     let mut response = match tokio::time::timeout(state.execution_timeout, execution).await {
         Ok(response) => response,
@@ -252,7 +235,7 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when the database answers.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
+    match state.services.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "database not reachable");

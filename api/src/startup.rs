@@ -62,6 +62,7 @@ pub struct Application {
     port: u16,
     server: Server,
     statements: StatementCounter,
+    disclosures: crate::access::DisclosureCounter,
 }
 
 impl Application {
@@ -73,6 +74,7 @@ impl Application {
             "access policy loaded"
         );
         let (db, statements) = open_database(&config).await?;
+        let disclosures = crate::access::DisclosureCounter::default();
         let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
         let pseudonym_key =
             Arc::new(crate::auth::sessions::shared_key(&db, crate::access::PSEUDONYM_KEY_NAME).await?);
@@ -92,14 +94,17 @@ impl Application {
             .port();
         let state = web::Data::new(AppState {
             schema: graphql::build(),
-            policy,
-            db,
-            sessions,
-            pseudonym_key,
-            account_rules: Arc::new(crate::access::AccountRules {
-                staff_email_domains: config.staff_email_domains.clone(),
-            }),
-            research_release_min_interval: config.research_release_min_interval,
+            services: crate::access::Services {
+                policy,
+                db,
+                sessions,
+                pseudonym_key,
+                account_rules: Arc::new(crate::access::AccountRules {
+                    staff_email_domains: config.staff_email_domains.clone(),
+                }),
+                research_release_min_interval: config.research_release_min_interval,
+                disclosures: disclosures.clone(),
+            },
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
             execution_timeout: config.execution_timeout,
@@ -153,11 +158,17 @@ impl Application {
             port,
             server: server.run(),
             statements,
+            disclosures,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Reads of patient data the door allowed and denied so far.
+    pub fn disclosure_counter(&self) -> crate::access::DisclosureCounter {
+        self.disclosures.clone()
     }
 
     /// SQL statements sent so far; the N+1 tests read it.

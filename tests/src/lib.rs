@@ -67,6 +67,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub statements: StatementCounter,
+    /// Reads of patient data the server's one door allowed and denied.
+    pub disclosures: caregraph::access::DisclosureCounter,
     pub db: sea_orm::DatabaseConnection,
     server: actix_web::dev::ServerHandle,
     /// The task polling the server; `None` once stopped.
@@ -168,6 +170,7 @@ impl TestApp {
         let port = app.port();
         log.listening_on(port);
         let statements = app.statement_counter();
+        let disclosures = app.disclosure_counter();
         let server = app.handle();
         let running = tokio::spawn(app.run_until_stopped().instrument(log.span()));
         let (db, _) = caregraph::db::connect(&database.url)
@@ -184,6 +187,7 @@ impl TestApp {
                 .build()
                 .expect("a client"),
             statements,
+            disclosures,
             db,
             server,
             running: Some(running),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use super::disclosure::{Disclosed, Subject};
 use super::scope::{NURSE, active_assignment};
 use super::{Caller, PatientView};
 use crate::domain::parse_id;
@@ -137,13 +138,21 @@ impl Caller {
         Ok((revoked, staff))
     }
 
-    /// The nurses currently assigned to a patient, if the caller may read the care team.
-    pub async fn assigned_nurses(&self, patient: &PatientView) -> AppResult<Vec<user::Model>> {
-        if !patient.may(Action::Read, FieldClass::CareTeam) {
-            return Err(AppError::forbidden(
-                "you may not read the care team of this patient",
-            ));
-        }
-        Ok(self.nurses.load_one(patient.id()).await?.unwrap_or_default())
+    /// The nurses currently assigned to a patient, for the relation `field`
+    /// of `Patient`: `None` (denied) unless the caller may read its class.
+    pub async fn assigned_nurses(
+        &self,
+        patient: &PatientView,
+        field: &str,
+    ) -> AppResult<Option<Disclosed<Vec<user::Model>>>> {
+        let Some(class) = self.readable_relation(patient, field) else {
+            return Ok(None);
+        };
+        let nurses = self.nurses.load_one(patient.id()).await?.unwrap_or_default();
+        Ok(Some(self.disclose_allowed(
+            Subject::Patient(patient.id()),
+            class,
+            nurses,
+        )))
     }
 }

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::disclosure::{Disclosed, Subject};
 use super::loaders::LoadError;
 use super::{Caller, PatientView};
 use crate::auth::Principal;
@@ -196,35 +197,35 @@ fn note_class(note: &clinical_note::Model) -> FieldClass {
 }
 
 impl Caller {
-    /// The records of one patient, if the caller may read their class.
-    pub async fn records<E: ChartRecord>(
+    /// The records of one kind on a patient's chart, for the relation
+    /// `field` of `Patient`: `None` (denied) unless the policy lets the
+    /// caller read the relation's class; then each record is checked against
+    /// its own class (sensitive notes: author and attending doctor only).
+    pub async fn chart<E: ChartRecord>(
         &self,
         patient: &PatientView,
-        class: FieldClass,
-    ) -> AppResult<Vec<E::Model>>
+        field: &str,
+    ) -> AppResult<Option<Disclosed<Vec<E::Model>>>>
     where
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
-        if !patient.may(Action::Read, class) {
-            return Err(AppError::forbidden("you may not read this part of the chart"));
-        }
-        Ok(E::loader(self).load_one(patient.id()).await?.unwrap_or_default())
-    }
-
-    /// Notes: normal ones with NOTES; sensitive ones only with
-    /// SENSITIVE_NOTES and only for their author or the attending doctor.
-    pub async fn notes_of(&self, patient: &PatientView) -> AppResult<Vec<clinical_note::Model>> {
+        let Some(class) = self.readable_relation(patient, field) else {
+            return Ok(None);
+        };
         let principal = self.principal()?;
-        let all = self
-            .records::<clinical_note::Entity>(patient, FieldClass::Notes)
-            .await?;
-        Ok(all
+        let records: Vec<E::Model> = E::loader(self)
+            .load_one(patient.id())
+            .await?
+            .unwrap_or_default()
             .into_iter()
-            .filter(|note| {
-                !is_sensitive(note) || may_read_sensitive(principal, patient, Some(note.author_id))
-            })
-            .collect())
+            .filter(|record| self.may_read_record::<E>(principal, patient, record))
+            .collect();
+        Ok(Some(self.disclose_allowed(
+            Subject::Patient(patient.id()),
+            class,
+            records,
+        )))
     }
 
     /// Adds a record to a patient's chart, if the caller may write its class there.

@@ -3,12 +3,18 @@
 //! queries carry the caller's scope as a SQL filter, and patient rows leave
 //! only as `PatientView`s that carry what this caller may read of them.
 //!
+//! Every read of patient data leaves through one door, `disclosure`: a
+//! field of a patient, a chart relation, vitals, the care team, research
+//! rows, an explanation of access. The values come out as `Disclosed`, which
+//! only the door makes; this is where the audit trail will stand.
+//!
 //! Resolvers never see a database connection.
 
 mod accounts;
 mod care_team;
 mod chart;
 mod departments;
+mod disclosure;
 mod enrolment;
 mod loaders;
 mod patients;
@@ -28,6 +34,7 @@ pub use accounts::{
     AccountRules, AccountView, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account,
 };
 pub use care_team::NewAssignment;
+pub use disclosure::{Disclosed, DisclosureCounter};
 pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
@@ -51,12 +58,26 @@ pub use records::{
     NewInvoice, NewMedication, NewNote,
 };
 
+/// What every request's `Caller` shares, built once at start-up.
+#[derive(Clone)]
+pub struct Services {
+    pub policy: Arc<Policy>,
+    pub db: DatabaseConnection,
+    pub sessions: Arc<SessionStore>,
+    pub pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
+    pub account_rules: Arc<AccountRules>,
+    /// The shortest time between two research releases.
+    pub research_release_min_interval: std::time::Duration,
+    pub disclosures: DisclosureCounter,
+}
+
 pub struct Caller {
     principal: Option<Principal>,
     /// One login or refresh per request: aliases must not multiply guesses.
     credential_used: std::sync::atomic::AtomicBool,
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     account_rules: Arc<AccountRules>,
+    disclosures: DisclosureCounter,
     /// The shortest time between two research releases.
     research_release_min_interval: std::time::Duration,
     policy: Arc<Policy>,
@@ -75,15 +96,16 @@ pub struct Caller {
 
 impl Caller {
     /// One per request: the loaders batch and cache within this request only.
-    pub fn new(
-        principal: Option<Principal>,
-        policy: Arc<Policy>,
-        db: DatabaseConnection,
-        sessions: Arc<SessionStore>,
-        pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
-        account_rules: Arc<AccountRules>,
-        research_release_min_interval: std::time::Duration,
-    ) -> Caller {
+    pub fn new(principal: Option<Principal>, services: &Services) -> Caller {
+        let Services {
+            policy,
+            db,
+            sessions,
+            pseudonym_key,
+            account_rules,
+            research_release_min_interval,
+            disclosures,
+        } = services.clone();
         let staff_id = principal.map(|p| p.user_id);
         Caller {
             credential_used: std::sync::atomic::AtomicBool::new(false),
@@ -112,6 +134,7 @@ impl Caller {
             pseudonym_key,
             account_rules,
             research_release_min_interval,
+            disclosures,
             policy,
             db,
             sessions,
@@ -124,10 +147,6 @@ impl Caller {
 
     pub fn role(&self) -> Option<Role> {
         self.principal.map(|p| p.role)
-    }
-
-    pub fn policy(&self) -> &Policy {
-        &self.policy
     }
 
     /// Whether the caller's role could ever do this, for some patient. Used for

@@ -12,6 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
+use super::disclosure::{Disclosed, Subject};
 use super::scope::{Standing, patient_filter, standing};
 use crate::auth::Principal;
 use crate::domain::{page_size, parse_id, parse_name, parse_optional_text};
@@ -42,21 +43,59 @@ impl PatientView {
         self.standing.attending
     }
 
-    pub fn may(&self, action: Action, class: FieldClass) -> bool {
+    pub(super) fn may(&self, action: Action, class: FieldClass) -> bool {
         self.permits.allows(action, class)
     }
+}
 
-    /// A field's value if its class may be read; an unclassified field (`None`)
-    /// is denied.
-    pub fn read<T>(&self, class: Option<FieldClass>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
-        match class {
-            Some(class) if self.permits.allows(Action::Read, class) => Some(value(&self.model)),
-            Some(_) => None,
-            None => {
-                tracing::error!("a patient field has no class in the policy: denied");
-                None
-            }
+impl Caller {
+    /// The class of a field of `Patient`, from the policy's field table; an
+    /// unclassified field has none and is denied.
+    fn patient_field_class(&self, field: &str) -> Option<FieldClass> {
+        let class = self.policy.class_of(PATIENT_TYPE, field);
+        if class.is_none() {
+            tracing::error!(field, "a patient field has no class in the policy: denied");
         }
+        class
+    }
+
+    /// One field of a patient, by its name in the schema, through the door:
+    /// `None` when the caller may not read its class.
+    pub fn patient_field<T>(
+        &self,
+        patient: &PatientView,
+        field: &str,
+        value: impl FnOnce(&patient::Model) -> T,
+    ) -> Option<Disclosed<T>> {
+        let class = self.patient_field_class(field)?;
+        self.disclose(
+            Subject::Patient(patient.id()),
+            class,
+            patient.may(Action::Read, class),
+            || value(&patient.model),
+        )
+    }
+
+    /// The id of a patient the caller holds a view of: always readable (the
+    /// caller found the patient by it, or may see it in a list), and still a
+    /// read that passes the door.
+    pub fn patient_id(&self, patient: &PatientView) -> Disclosed<Uuid> {
+        self.disclose_allowed(
+            Subject::Patient(patient.id()),
+            FieldClass::Directory,
+            patient.id(),
+        )
+    }
+
+    /// The class of a relation of `Patient` if the caller may read it; a
+    /// denial passes the door too.
+    pub(super) fn readable_relation(&self, patient: &PatientView, field: &str) -> Option<FieldClass> {
+        let class = self.patient_field_class(field)?;
+        let allowed = patient.may(Action::Read, class);
+        if !allowed {
+            self.disclose(Subject::Patient(patient.id()), class, false, || ());
+        }
+        allowed.then_some(class)
     }
 }
 

@@ -29,6 +29,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::Caller;
+use super::disclosure::{Disclosed, Subject};
 use crate::domain::{Secret, page_size};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
@@ -322,6 +323,15 @@ impl Caller {
     /// A cursor of an earlier release is refused: pages of two releases
     /// do not fit together.
     pub async fn deidentified_patients(
+        &self,
+        first: Option<i32>,
+        after: Option<&str>,
+    ) -> AppResult<Disclosed<DeidentifiedPage>> {
+        let page = self.deidentified_page(first, after).await?;
+        Ok(self.disclose_allowed(Subject::Clinic, FieldClass::Deidentified, page))
+    }
+
+    async fn deidentified_page(
         &self,
         first: Option<i32>,
         after: Option<&str>,

@@ -7,6 +7,7 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::Caller;
+use super::disclosure::{Disclosed, Subject};
 use super::scope::{active_assignment, standing};
 use crate::domain::parse_id;
 use crate::error::{AppError, AppResult};
@@ -31,7 +32,15 @@ pub struct Explanation {
 }
 
 impl Caller {
-    pub async fn explain_access(&self, user_id: &str, patient_id: &str) -> AppResult<Explanation> {
+    /// Explaining access reveals relationships to the patient (CARE_TEAM-like
+    /// facts): it passes the door as an ACCESS_REVIEW read of that patient.
+    pub async fn explain_access(&self, user_id: &str, patient_id: &str) -> AppResult<Disclosed<Explanation>> {
+        let patient = parse_id("patientId", patient_id)?;
+        let explanation = self.explanation(user_id, patient_id).await?;
+        Ok(self.disclose_allowed(Subject::Patient(patient), FieldClass::AccessReview, explanation))
+    }
+
+    async fn explanation(&self, user_id: &str, patient_id: &str) -> AppResult<Explanation> {
         let principal = self.require(Action::Read, FieldClass::AccessReview)?;
         let user_id = parse_id("userId", user_id)?;
         let patient_id = parse_id("patientId", patient_id)?;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
+use super::disclosure::{Disclosed, Subject};
 use super::{Caller, PatientView};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
@@ -86,20 +87,28 @@ fn check_plausible(kind: VitalSign, value: f64) -> AppResult<()> {
 }
 
 impl Caller {
-    pub async fn observations(&self, patient: &PatientView) -> AppResult<Vec<observation::Model>> {
-        if !patient.may(Action::Read, FieldClass::Vitals) {
-            return Err(AppError::forbidden(
-                "you may not read vital signs of this patient",
-            ));
-        }
-        Ok(self
+    /// Vital signs of a patient, for the relation `field` of `Patient`:
+    /// `None` (denied) unless the caller may read its class.
+    pub async fn observations(
+        &self,
+        patient: &PatientView,
+        field: &str,
+    ) -> AppResult<Option<Disclosed<Vec<observation::Model>>>> {
+        let Some(class) = self.readable_relation(patient, field) else {
+            return Ok(None);
+        };
+        let rows = self
             .observations
             .load_one(patient.id())
             .await?
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(Some(self.disclose_allowed(
+            Subject::Patient(patient.id()),
+            class,
+            rows,
+        )))
     }
 
-    /// Corrects the value of a recorded vital sign (a mistyped reading).
     pub async fn correct_observation(&self, id: &str, value: f64) -> AppResult<observation::Model> {
         let principal = self.principal()?;
         if !self

@@ -159,7 +159,10 @@ impl ReviewQuery {
         #[graphql(desc = "Page size, 0 to 500 (default 100).")] first: Option<i32>,
         #[graphql(desc = "`endCursor` of the previous page of the same release.")] after: Option<String>,
     ) -> ApiResult<DeidentifiedPatientPage> {
-        let page = caller(ctx).deidentified_patients(first, after.as_deref()).await?;
+        let page = caller(ctx)
+            .deidentified_patients(first, after.as_deref())
+            .await?
+            .into_inner();
         Ok(DeidentifiedPatientPage {
             release: page.release.map(ResearchRelease::from),
             nodes: page.patients.into_iter().map(DeidentifiedPatient::from).collect(),
@@ -177,7 +180,11 @@ impl ReviewQuery {
         user_id: ID,
         patient_id: ID,
     ) -> ApiResult<AccessExplanation> {
-        Ok(caller(ctx).explain_access(&user_id, &patient_id).await?.into())
+        Ok(caller(ctx)
+            .explain_access(&user_id, &patient_id)
+            .await?
+            .into_inner()
+            .into())
     }
 }
 

@@ -4,17 +4,18 @@
 
 use async_graphql::{Context, ID, InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
 use caregraph_entity::{
-    allergy, care_assignment, coverage, diagnosis, invoice, medication, observation, patient, user,
+    allergy, care_assignment, clinical_note, coverage, diagnosis, invoice, medication, observation, patient,
+    user,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::chart::{Allergy, ClinicalNote, Coverage, Diagnosis, Invoice, Medication};
 use super::errors::{ApiResult, forbid_field};
 use super::visibility;
-use crate::access::{AccountView, Caller, ChartRecord, PatientPage, PatientView, VitalSign};
+use crate::access::{AccountView, Caller, ChartRecord, Disclosed, PatientPage, PatientView, VitalSign};
 use crate::auth::sessions::Issued;
 use crate::error::AppError;
-use crate::policy::{Action, Role};
+use crate::policy::Role;
 
 /// An optional input field: absent leaves a value as it is (`None`), `null`
 /// clears it (`Some(None)`).
@@ -113,16 +114,13 @@ impl User {
 pub struct Patient(pub PatientView);
 
 impl Patient {
-    /// The class of the field being resolved, from the policy's field table.
-    fn allowed(&self, ctx: &Context<'_>) -> bool {
-        let field = ctx.item.node.name.node.as_str();
-        caller(ctx)
-            .policy()
-            .class_of(crate::access::PATIENT_TYPE, field)
-            .is_some_and(|class| self.0.may(Action::Read, class))
+    /// The name of the field being resolved, as the policy's field table
+    /// knows it (aliases do not change it).
+    fn name<'c>(ctx: &'c Context<'_>) -> &'c str {
+        ctx.item.node.name.node.as_str()
     }
 
-    /// A chart relation: null with FORBIDDEN unless the field's class is readable.
+    /// A chart relation: null with FORBIDDEN unless access lets it through.
     async fn records<E, T>(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<T>>>
     where
         E: ChartRecord,
@@ -130,32 +128,28 @@ impl Patient {
         E::ActiveModel: sea_orm::ActiveModelBehavior + Send,
         T: From<E::Model>,
     {
-        let field = ctx.item.node.name.node.as_str();
-        let class = caller(ctx).policy().class_of(crate::access::PATIENT_TYPE, field);
-        let Some(class) = class.filter(|c| self.0.may(Action::Read, *c)) else {
-            forbid_field(ctx);
-            return Ok(None);
-        };
-        let rows = caller(ctx).records::<E>(&self.0, class).await?;
-        Ok(Some(rows.into_iter().map(T::from).collect()))
+        let rows = caller(ctx).chart::<E>(&self.0, Self::name(ctx)).await?;
+        Ok(disclosed(ctx, rows).map(|rows| rows.into_iter().map(T::from).collect()))
     }
 
     fn field<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
-        let field = ctx.item.node.name.node.as_str();
-        let class = caller(ctx).policy().class_of(crate::access::PATIENT_TYPE, field);
-        let read = self.0.read(class, value);
-        if read.is_none() {
-            forbid_field(ctx);
-        }
-        read
+        disclosed(ctx, caller(ctx).patient_field(&self.0, Self::name(ctx), value))
     }
+}
+
+/// What access let through, or null with FORBIDDEN at the field's path.
+fn disclosed<T>(ctx: &Context<'_>, value: Option<Disclosed<T>>) -> Option<T> {
+    if value.is_none() {
+        forbid_field(ctx);
+    }
+    value.map(Disclosed::into_inner)
 }
 
 #[Object(visible = "visibility::reads_directory")]
 impl Patient {
     /// Always readable: a patient you can see at all, you can see the id of.
-    async fn id(&self) -> ID {
-        ID(self.0.id().to_string())
+    async fn id(&self, ctx: &Context<'_>) -> ID {
+        ID(caller(ctx).patient_id(&self.0).into_inner().to_string())
     }
     /// Medical record number.
     async fn mrn(&self, ctx: &Context<'_>) -> Option<String> {
@@ -207,12 +201,8 @@ impl Patient {
     /// Vital signs, newest first.
     #[graphql(visible = "visibility::reads_vitals")]
     async fn observations(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Observation>>> {
-        if !self.allowed(ctx) {
-            forbid_field(ctx);
-            return Ok(None);
-        }
-        let rows = caller(ctx).observations(&self.0).await?;
-        Ok(Some(rows.into_iter().map(Observation).collect()))
+        let rows = caller(ctx).observations(&self.0, Self::name(ctx)).await?;
+        Ok(disclosed(ctx, rows).map(|rows| rows.into_iter().map(Observation).collect()))
     }
     #[graphql(visible = "visibility::reads_clinical")]
     async fn diagnoses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Diagnosis>>> {
@@ -230,12 +220,7 @@ impl Patient {
     /// and the attending doctor.
     #[graphql(visible = "visibility::reads_notes")]
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<ClinicalNote>>> {
-        if !self.allowed(ctx) {
-            forbid_field(ctx);
-            return Ok(None);
-        }
-        let rows = caller(ctx).notes_of(&self.0).await?;
-        Ok(Some(rows.into_iter().map(ClinicalNote::from).collect()))
+        self.records::<clinical_note::Entity, _>(ctx).await
     }
     #[graphql(visible = "visibility::reads_billing")]
     async fn coverage(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Coverage>>> {
@@ -248,17 +233,13 @@ impl Patient {
     /// Nurses with an active assignment to this patient.
     #[graphql(visible = "visibility::reads_care_team")]
     async fn assigned_nurses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<User>>> {
-        if !self.allowed(ctx) {
-            forbid_field(ctx);
-            return Ok(None);
-        }
         let caller = caller(ctx);
-        let rows = caller.assigned_nurses(&self.0).await?;
-        Ok(Some(
+        let rows = caller.assigned_nurses(&self.0, Self::name(ctx)).await?;
+        Ok(disclosed(ctx, rows).map(|rows| {
             rows.into_iter()
                 .map(|nurse| User(caller.account_view(nurse)))
-                .collect(),
-        ))
+                .collect()
+        }))
     }
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod conformance;
 mod demo;
+mod disclosure;
 mod doctor;
 mod field_access;
 mod health;
