@@ -383,32 +383,37 @@ async fn keep_an_admin(txn: &impl ConnectionTrait, target: &user::Model) -> AppR
     Ok(())
 }
 
-struct AccountRow {
-    email: Email,
-    name: String,
-    role: Role,
-    password_hash: String,
-    active: bool,
-    patient_id: Option<Uuid>,
-    department_id: Option<Uuid>,
+/// An account to store, with its password hash already made. `active` is
+/// always true: an account exists only once its owner has a password.
+pub(super) struct AccountRow {
+    pub id: Uuid,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub patient_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    /// Said when the e-mail (or the patient record) already has an account.
+    pub clash: &'static str,
 }
 
-async fn insert_account(db: &impl ConnectionTrait, row: AccountRow) -> AppResult<user::Model> {
+/// Stores an account; the one place a `users` row is made.
+pub(super) async fn insert_account(db: &impl ConnectionTrait, row: AccountRow) -> AppResult<user::Model> {
     super::departments::existing_department(db, row.department_id).await?;
     let taken = user::Entity::find()
         .filter(user::Column::Email.eq(row.email.as_str()))
         .count(db)
         .await?;
     if taken > 0 {
-        return Err(AppError::bad_input("an account with this email already exists"));
+        return Err(AppError::bad_input(row.clash));
     }
     user::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(row.id),
         email: Set(row.email.as_str().to_owned()),
         name: Set(row.name),
         role: Set(row.role.as_str().to_owned()),
         password_hash: Set(row.password_hash),
-        active: Set(row.active),
+        active: Set(true),
         department_id: Set(row.department_id),
         patient_id: Set(row.patient_id),
         created_at: Set(Utc::now()),
@@ -416,7 +421,7 @@ async fn insert_account(db: &impl ConnectionTrait, row: AccountRow) -> AppResult
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::unique_or_database(e, "an account with this email already exists"))
+    .map_err(|e| AppError::unique_or_database(e, row.clash))
 }
 
 /// An account with a password, for those who act for no caller: the
@@ -470,13 +475,14 @@ pub async fn unrestricted_create_account(
     insert_account(
         db,
         AccountRow {
+            id: Uuid::new_v4(),
             email,
             name,
             role: account.role,
             password_hash,
-            active: true,
             patient_id: account.patient_id,
             department_id: None,
+            clash: "an account with this email already exists",
         },
     )
     .await

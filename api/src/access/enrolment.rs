@@ -26,6 +26,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
+use super::accounts::{AccountRow, insert_account};
 use crate::auth::password;
 use crate::domain::{Email, Password, parse_id, sha256_hex};
 use crate::error::{AppError, AppResult};
@@ -469,26 +470,20 @@ impl Caller {
         let hash = password::hash(password).await?;
         let txn = self.db.begin().await?;
         claim(&txn, &enrolment, now).await?;
-        user::ActiveModel {
-            id: Set(enrolment.account_id),
-            email: Set(email),
-            name: Set(format!("{} {}", record.given_name, record.family_name)),
-            role: Set(crate::policy::Role::Patient.as_str().to_owned()),
-            password_hash: Set(hash),
-            active: Set(true),
-            department_id: Set(None),
-            patient_id: Set(Some(record.id)),
-            created_at: Set(now),
-            deactivated_at: Set(None),
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| {
-            AppError::unique_or_database(
-                e,
-                "an account with this e-mail address, or for your record, already exists: ask the desk",
-            )
-        })?;
+        insert_account(
+            &txn,
+            AccountRow {
+                id: enrolment.account_id,
+                email: Email::parse(&email)?,
+                name: format!("{} {}", record.given_name, record.family_name),
+                role: Role::Patient,
+                password_hash: hash,
+                patient_id: Some(record.id),
+                department_id: None,
+                clash: "an account with this e-mail address, or for your record, already exists: ask the desk",
+            },
+        )
+        .await?;
         mark_had_account(&txn, record.id).await?;
         txn.commit().await?;
         tracing::info!(target: "caregraph::security", patient_account_id = %enrolment.account_id, "patient enrolled");
@@ -514,27 +509,20 @@ impl Caller {
                 };
                 let role = Role::parse(role)
                     .ok_or_else(|| AppError::Internal("stored role of a request is unknown".into()))?;
-                super::departments::existing_department(&txn, enrolment.department_id).await?;
-                user::ActiveModel {
-                    id: Set(enrolment.account_id),
-                    email: Set(email.clone()),
-                    name: Set(name.clone()),
-                    role: Set(role.as_str().to_owned()),
-                    password_hash: Set(hash),
-                    active: Set(true),
-                    department_id: Set(enrolment.department_id),
-                    patient_id: Set(None),
-                    created_at: Set(now),
-                    deactivated_at: Set(None),
-                }
-                .insert(&txn)
-                .await
-                .map_err(|e| {
-                    AppError::unique_or_database(
-                        e,
-                        "an account with this e-mail address already exists: ask for a new request with another address",
-                    )
-                })?;
+                insert_account(
+                    &txn,
+                    AccountRow {
+                        id: enrolment.account_id,
+                        email: Email::parse(email)?,
+                        name: name.clone(),
+                        role,
+                        password_hash: hash,
+                        patient_id: None,
+                        department_id: enrolment.department_id,
+                        clash: "an account with this e-mail address already exists: ask for a new request with another address",
+                    },
+                )
+                .await?;
             }
             EnrolmentKind::PatientAccount => {
                 return Err(AppError::Internal(
