@@ -179,6 +179,7 @@ impl Caller {
     /// requester may see those); one with a patient's login address is told
     /// only to the owner at enrolment, so a request reveals nothing of who
     /// is a patient.
+    #[tracing::instrument(skip_all)]
     pub async fn request_account(
         &self,
         request: StaffAccountRequest,
@@ -253,6 +254,7 @@ impl Caller {
 
     /// Opens a deactivated staff account again, by the same four-eyes
     /// enrolment as a new one: its owner sets a new password.
+    #[tracing::instrument(skip_all)]
     pub async fn reactivate_user(&self, id: &str) -> AppResult<(AccountView, EnrolmentCode)> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "reactivate").await?;
@@ -283,6 +285,7 @@ impl Caller {
 
     /// Deletes an account; on a requested account not yet enrolled, cancels
     /// the request.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_user(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::Accounts)?;
         let now = Utc::now();
@@ -318,6 +321,7 @@ impl Caller {
 
     /// Closes an account: its sessions end, any code that could re-open it
     /// stops working, and requests it made and nobody approved yet lapse.
+    #[tracing::instrument(skip_all)]
     pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;

@@ -210,6 +210,7 @@ impl Caller {
     /// A second approval is needed for a patient who has had an account
     /// before, and once this record's unapproved invitations have used up
     /// their guesses.
+    #[tracing::instrument(skip_all)]
     pub async fn invite_patient(&self, patient_id: &str, email: &str) -> AppResult<EnrolmentCode> {
         let principal = self.require(Action::Create, FieldClass::PatientAccounts)?;
         let patient_id = parse_id("patientId", patient_id)?;
@@ -246,6 +247,7 @@ impl Caller {
 
     /// The second pair of eyes: approves another person's request and
     /// returns the other half of the code. Nobody approves their own request.
+    #[tracing::instrument(skip_all)]
     pub async fn approve_account(&self, account_id: &str) -> AppResult<String> {
         let principal = self.require(Action::Write, FieldClass::AccountApprovals)?;
         let account_id = parse_id("userId", account_id)?;
@@ -379,6 +381,7 @@ impl Caller {
     /// Redeems a code: the whole code (both halves, concatenated, where an
     /// approval was needed), the national id on the record for a patient,
     /// and the password the owner chooses. Every mismatch gets one answer.
+    #[tracing::instrument(skip_all)]
     pub async fn enrol(&self, code: &str, national_id: Option<&str>, new_password: String) -> AppResult<()> {
         self.one_credential_per_request()?;
         let password = Password::parse(new_password)?;

@@ -177,16 +177,19 @@ impl Caller {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
         self.one_credential_per_request()?;
         self.sessions.login(email, password).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
         self.one_credential_per_request()?;
         self.sessions.refresh(refresh_token).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self) -> AppResult<()> {
         let principal = self.principal()?;
         self.sessions.revoke(principal.session_id).await?;

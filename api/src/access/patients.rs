@@ -332,6 +332,7 @@ impl Caller {
 
     /// The caller's patients, a page at a time, ordered by name; other rows
     /// are never loaded.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn patients(
         &self,
         first: Option<i32>,
@@ -414,6 +415,7 @@ impl Caller {
 
     /// One patient in the caller's scope. Outside it, the answer is the same
     /// NOT_FOUND as for an id that does not exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn patient(&self, id: &str) -> AppResult<PatientView> {
         let principal = self.principal()?;
         let id = parse_id("id", id)?;
@@ -534,6 +536,7 @@ impl Caller {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_patient(&self, changes: PatientChanges) -> AppResult<PatientView> {
         let principal = self.require(Action::Create, FieldClass::PatientRecord)?;
         let fields = changes.touched();
@@ -589,6 +592,7 @@ impl Caller {
             .unwrap_or_else(|| AppError::Internal("no MRN".into())))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_patient(&self, id: &str, changes: PatientChanges) -> AppResult<PatientView> {
         let principal = self.principal()?;
         let fields = changes.touched();
@@ -616,6 +620,7 @@ impl Caller {
         Ok(self.view(principal, model, standing))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_patient(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::PatientRecord)?;
         let id = parse_id("id", id)?;
