@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::disclosure::{Disclosed, Subject};
+use super::disclosure::Disclosed;
 use super::scope::{NURSE, active_assignment};
 use super::{Caller, PatientView};
 use crate::domain::parse_id;
@@ -145,14 +145,9 @@ impl Caller {
         patient: &PatientView,
         field: &str,
     ) -> AppResult<Option<Disclosed<Vec<user::Model>>>> {
-        let Some(class) = self.readable_relation(patient, field) else {
-            return Ok(None);
-        };
-        let nurses = self.nurses.load_one(patient.id()).await?.unwrap_or_default();
-        Ok(Some(self.disclose_allowed(
-            Subject::Patient(patient.id()),
-            class,
-            nurses,
-        )))
+        self.relation(patient, field, || async {
+            Ok(self.nurses.load_one(patient.id()).await?.unwrap_or_default())
+        })
+        .await
     }
 }

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::disclosure::{Disclosed, Subject};
+use super::disclosure::Disclosed;
 use super::loaders::LoadError;
 use super::{Caller, PatientView};
 use crate::auth::Principal;
@@ -210,22 +210,17 @@ impl Caller {
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
-        let Some(class) = self.readable_relation(patient, field) else {
-            return Ok(None);
-        };
         let principal = self.principal()?;
-        let records: Vec<E::Model> = E::loader(self)
-            .load_one(patient.id())
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|record| self.may_read_record::<E>(principal, patient, record))
-            .collect();
-        Ok(Some(self.disclose_allowed(
-            Subject::Patient(patient.id()),
-            class,
-            records,
-        )))
+        self.relation(patient, field, || async {
+            Ok(E::loader(self)
+                .load_one(patient.id())
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|record| self.may_read_record::<E>(principal, patient, record))
+                .collect())
+        })
+        .await
     }
 
     /// Adds a record to a patient's chart, if the caller may write its class there.

@@ -87,15 +87,31 @@ impl Caller {
         )
     }
 
-    /// The class of a relation of `Patient` if the caller may read it; a
-    /// denial passes the door too.
-    pub(super) fn readable_relation(&self, patient: &PatientView, field: &str) -> Option<FieldClass> {
-        let class = self.patient_field_class(field)?;
-        let allowed = patient.may(Action::Read, class);
-        if !allowed {
+    /// A relation of `Patient` (vitals, chart records, care team), through
+    /// the door: `load` runs only when the caller may read the relation's
+    /// class; `None` (a denial, which passes the door too) otherwise.
+    pub(super) async fn relation<T, Load>(
+        &self,
+        patient: &PatientView,
+        field: &str,
+        load: impl FnOnce() -> Load,
+    ) -> AppResult<Option<Disclosed<Vec<T>>>>
+    where
+        Load: std::future::Future<Output = AppResult<Vec<T>>>,
+    {
+        let Some(class) = self.patient_field_class(field) else {
+            return Ok(None);
+        };
+        if !patient.may(Action::Read, class) {
             self.disclose(Subject::Patient(patient.id()), class, false, || ());
+            return Ok(None);
         }
-        allowed.then_some(class)
+        let rows = load().await?;
+        Ok(Some(self.disclose_allowed(
+            Subject::Patient(patient.id()),
+            class,
+            rows,
+        )))
     }
 }
 

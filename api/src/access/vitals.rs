@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use super::disclosure::{Disclosed, Subject};
+use super::disclosure::Disclosed;
 use super::{Caller, PatientView};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
@@ -94,19 +94,14 @@ impl Caller {
         patient: &PatientView,
         field: &str,
     ) -> AppResult<Option<Disclosed<Vec<observation::Model>>>> {
-        let Some(class) = self.readable_relation(patient, field) else {
-            return Ok(None);
-        };
-        let rows = self
-            .observations
-            .load_one(patient.id())
-            .await?
-            .unwrap_or_default();
-        Ok(Some(self.disclose_allowed(
-            Subject::Patient(patient.id()),
-            class,
-            rows,
-        )))
+        self.relation(patient, field, || async {
+            Ok(self
+                .observations
+                .load_one(patient.id())
+                .await?
+                .unwrap_or_default())
+        })
+        .await
     }
 
     pub async fn correct_observation(&self, id: &str, value: f64) -> AppResult<observation::Model> {
