@@ -26,7 +26,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
-use super::accounts::{AccountRow, insert_account};
 use crate::auth::password;
 use crate::domain::{Email, Password, parse_id, sha256_hex};
 use crate::error::{AppError, AppResult};
@@ -600,4 +599,45 @@ async fn claim(
     } else {
         Err(refused())
     }
+}
+
+/// An account to store, with its password hash already made. `active` is
+/// always true: an account exists only once its owner has a password.
+pub(super) struct AccountRow {
+    pub id: Uuid,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub patient_id: Option<Uuid>,
+    pub department_id: Option<Uuid>,
+    /// Said when the e-mail (or the patient record) already has an account.
+    pub clash: &'static str,
+}
+
+/// Stores an account; the one place a `users` row is made.
+pub(super) async fn insert_account(db: &impl ConnectionTrait, row: AccountRow) -> AppResult<user::Model> {
+    super::departments::existing_department(db, row.department_id).await?;
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(row.email.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::bad_input(row.clash));
+    }
+    user::ActiveModel {
+        id: Set(row.id),
+        email: Set(row.email.as_str().to_owned()),
+        name: Set(row.name),
+        role: Set(row.role.as_str().to_owned()),
+        password_hash: Set(row.password_hash),
+        active: Set(true),
+        department_id: Set(row.department_id),
+        patient_id: Set(row.patient_id),
+        created_at: Set(Utc::now()),
+        deactivated_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| AppError::unique_or_database(e, row.clash))
 }

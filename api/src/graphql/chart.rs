@@ -6,8 +6,8 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Simp
 use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
 use chrono::{DateTime, Utc};
 
+use super::common::{Date, caller, maybe};
 use super::errors::ApiResult;
-use super::types::{Date, caller, maybe};
 use super::visibility;
 use crate::access::{
     AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,

@@ -1,13 +1,16 @@
 //! The GraphQL schema: types, limits against hostile queries, and the SDL.
 
+mod account;
+mod care;
 mod chart;
+mod common;
 pub mod errors;
 mod mutation;
 mod organisation;
+mod patient;
 mod provisioning;
 mod query;
 mod review;
-mod types;
 pub mod visibility;
 
 use std::collections::BTreeMap;

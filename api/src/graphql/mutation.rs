@@ -1,8 +1,11 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
+use super::account::{AuthPayload, User};
+use super::care::{CareAssignment, Observation};
+use super::common::{Date, caller, maybe};
 use super::errors::ApiResult;
-use super::types::{AuthPayload, CareAssignment, Date, Observation, Patient, Sex, User, caller, maybe};
+use super::patient::{Patient, Sex};
 use super::visibility;
 use crate::access::{NewObservation, PatientChanges, VitalSign};
 use crate::domain::parse_id;

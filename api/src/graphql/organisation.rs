@@ -4,8 +4,9 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use caregraph_entity::department;
 use chrono::{DateTime, Utc};
 
+use super::care::{AssignmentKind, CareAssignment};
+use super::common::caller;
 use super::errors::ApiResult;
-use super::types::{AssignmentKind, CareAssignment, caller};
 use super::visibility;
 use crate::access::NewAssignment;
 

@@ -4,8 +4,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::account::User;
+use super::common::caller;
 use super::errors::ApiResult;
-use super::types::{User, caller};
 use super::visibility;
 use crate::access::{AccountRequest, EnrolmentCode, EnrolmentKind, StaffAccountRequest};
 use crate::domain::parse_id;

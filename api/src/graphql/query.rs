@@ -1,7 +1,9 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
+use super::account::User;
+use super::common::{Date, caller};
 use super::errors::ApiResult;
-use super::types::{Date, Patient, PatientConnection, User, caller};
+use super::patient::{Patient, PatientConnection};
 use super::visibility;
 use crate::access::{PatientFilter, Prefetch, RELATIONS};
 use crate::policy::Role;

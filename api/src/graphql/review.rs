@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
+use super::common::{Date, caller};
 use super::errors::ApiResult;
-use super::types::{Date, caller};
 use super::visibility;
 use crate::access::{DeidentifiedPatient as Record, Explanation, ResearchRelease as Release};
 use crate::policy::{Action, FieldClass, Role, Scope};

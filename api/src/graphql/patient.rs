@@ -1,55 +1,18 @@
-//! Output types. A `Patient` wraps a `PatientView`: its fields can only reach
-//! patient data through the view's permissions, and a denied field resolves
-//! to `null` with a FORBIDDEN error at its path.
+//! The `Patient` type. It wraps a `PatientView`: each field asks access,
+//! which lets the value through its one door or answers no, and a denied
+//! field resolves to `null` with a FORBIDDEN error at its path.
 
-use async_graphql::{Context, ID, InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
-use caregraph_entity::{
-    allergy, care_assignment, clinical_note, coverage, diagnosis, invoice, medication, observation, patient,
-    user,
-};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, ID, Object};
+use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication, patient};
 
+use super::account::User;
+use super::care::Observation;
 use super::chart::{Allergy, ClinicalNote, Coverage, Diagnosis, Invoice, Medication};
+use super::common::{Date, caller};
 use super::errors::{ApiResult, forbid_field};
 use super::visibility;
-use crate::access::{AccountView, Caller, ChartRecord, Disclosed, PatientPage, PatientView, VitalSign};
-use crate::auth::sessions::Issued;
+use crate::access::{ChartRecord, Disclosed, PatientPage, PatientView};
 use crate::error::AppError;
-use crate::policy::Role;
-
-/// An optional input field: absent leaves a value as it is (`None`), `null`
-/// clears it (`Some(None)`).
-pub fn maybe<T>(value: async_graphql::MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        async_graphql::MaybeUndefined::Undefined => None,
-        async_graphql::MaybeUndefined::Null => Some(None),
-        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
-    ctx.data_unchecked::<Caller>()
-}
-
-/// A calendar date, `YYYY-MM-DD`.
-#[derive(Copy, Clone, Debug)]
-pub struct Date(pub NaiveDate);
-
-#[Scalar(name = "Date")]
-impl ScalarType for Date {
-    fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
-            _ => Err(InputValueError::expected_type(value)),
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
 
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Sex {
@@ -75,38 +38,6 @@ impl Sex {
             .into_iter()
             .find(|v| v.as_str() == s)
             .ok_or_else(|| AppError::Internal("stored sex is unknown".into()).into())
-    }
-}
-
-/// An account. Its e-mail is shown to the account itself, to those who
-/// administer staff accounts, and, for a patient's account, only to whoever
-/// may read that patient's contact data; to anyone else it is `null` with
-/// FORBIDDEN.
-pub struct User(pub AccountView);
-
-#[Object]
-impl User {
-    async fn id(&self) -> ID {
-        ID(self.0.account.id.to_string())
-    }
-    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        if self.0.email_readable {
-            Some(&self.0.account.email)
-        } else {
-            forbid_field(ctx);
-            None
-        }
-    }
-    async fn name(&self) -> &str {
-        &self.0.account.name
-    }
-    async fn role(&self) -> ApiResult<Role> {
-        Ok(Role::parse(&self.0.account.role)
-            .ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
-    }
-    /// False until the owner enrols, and after deactivation.
-    async fn active(&self) -> bool {
-        self.0.account.active
     }
 }
 
@@ -240,114 +171,6 @@ impl Patient {
                 .map(|nurse| User(caller.account_view(nurse)))
                 .collect()
         }))
-    }
-}
-
-pub struct Observation(pub observation::Model);
-
-#[Object(visible = "visibility::reads_vitals")]
-impl Observation {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn kind(&self) -> ApiResult<VitalSign> {
-        Ok(VitalSign::parse(&self.0.kind)
-            .ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?)
-    }
-    async fn value(&self) -> f64 {
-        self.0.value
-    }
-    /// UCUM unit of the value.
-    async fn unit(&self) -> &str {
-        &self.0.unit
-    }
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.0.recorded_at
-    }
-}
-
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AssignmentKind {
-    Attending,
-    Nurse,
-}
-
-impl AssignmentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentKind::Attending => "ATTENDING",
-            AssignmentKind::Nurse => "NURSE",
-        }
-    }
-}
-
-pub struct CareAssignment(pub care_assignment::Model, pub user::Model);
-
-#[Object(visible = "visibility::writes_care_team")]
-impl CareAssignment {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn patient_id(&self) -> ID {
-        ID(self.0.patient_id.to_string())
-    }
-    async fn kind(&self) -> ApiResult<AssignmentKind> {
-        [AssignmentKind::Attending, AssignmentKind::Nurse]
-            .into_iter()
-            .find(|k| k.as_str() == self.0.kind)
-            .ok_or_else(|| AppError::Internal("stored assignment kind is unknown".into()).into())
-    }
-    async fn staff(&self, ctx: &Context<'_>) -> User {
-        User(caller(ctx).account_view(self.1.clone()))
-    }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
-    }
-    async fn ends_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ends_at
-    }
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
-    }
-}
-
-/// The account a login was for: all of it is the caller's own.
-pub struct OwnUser(user::Model);
-
-#[Object(name = "Account")]
-impl OwnUser {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn role(&self) -> ApiResult<Role> {
-        Ok(Role::parse(&self.0.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
-    }
-}
-
-pub struct AuthPayload(pub Issued);
-
-#[Object]
-impl AuthPayload {
-    /// Send as `Authorization: Bearer <accessToken>`.
-    async fn access_token(&self) -> &str {
-        &self.0.access_token
-    }
-    /// Exchange with `refreshSession` for a new pair; usable once.
-    async fn refresh_token(&self) -> &str {
-        &self.0.refresh_token
-    }
-    async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
-    }
-    /// The account that just logged in.
-    async fn user(&self) -> OwnUser {
-        OwnUser(self.0.user.clone())
     }
 }
 
