@@ -117,7 +117,12 @@ impl Caller {
         let principal = self.require(Action::Write, FieldClass::CareTeam)?;
         let id = parse_id("id", id)?;
         let (assignment, patient) = self
-            .record_in_scope::<care_assignment::Entity>(principal, care_assignment::Column::Id, id)
+            .record_in_scope::<care_assignment::Entity>(
+                principal,
+                care_assignment::Column::Id,
+                id,
+                sea_orm::Condition::all(),
+            )
             .await?;
         if !patient.may(Action::Write, FieldClass::CareTeam) {
             return Err(AppError::forbidden(

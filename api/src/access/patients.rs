@@ -458,12 +458,14 @@ impl Caller {
         principal: Principal,
         id_column: E::Column,
         id: Uuid,
+        readable: Condition,
     ) -> AppResult<(E::Model, PatientView)>
     where
         E: EntityTrait + Related<patient::Entity>,
     {
         let (record, row) = E::find()
             .filter(id_column.eq(id))
+            .filter(readable)
             .find_both_related(patient::Entity)
             .filter(self.visible_scope(principal)?)
             .one(&self.db)

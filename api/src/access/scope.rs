@@ -5,7 +5,7 @@
 
 use caregraph_entity::{care_assignment, patient};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Query, SimpleExpr};
+use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
@@ -28,19 +28,28 @@ pub fn active_assignment(now: DateTime<Utc>) -> Condition {
         .add(care_assignment::Column::RevokedAt.is_null())
 }
 
+/// The patients to whom this staff member holds an active assignment of
+/// this kind, as a subquery of patient ids.
+fn assignments_of(staff_id: Uuid, kind: &str, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(care_assignment::Column::PatientId)
+        .from(care_assignment::Entity)
+        .cond_where(
+            Condition::all()
+                .add(care_assignment::Column::StaffId.eq(staff_id))
+                .add(care_assignment::Column::Kind.eq(kind))
+                .add(active_assignment(now)),
+        )
+        .to_owned()
+}
+
+/// The patients this doctor attends right now (active ATTENDING assignment).
+pub fn attended_by(staff_id: Uuid, now: DateTime<Utc>) -> SelectStatement {
+    assignments_of(staff_id, ATTENDING, now)
+}
+
 fn assigned_patients(staff_id: Uuid, kind: &str, now: DateTime<Utc>) -> SimpleExpr {
-    patient::Column::Id.in_subquery(
-        Query::select()
-            .column(care_assignment::Column::PatientId)
-            .from(care_assignment::Entity)
-            .cond_where(
-                Condition::all()
-                    .add(care_assignment::Column::StaffId.eq(staff_id))
-                    .add(care_assignment::Column::Kind.eq(kind))
-                    .add(active_assignment(now)),
-            )
-            .to_owned(),
-    )
+    patient::Column::Id.in_subquery(assignments_of(staff_id, kind, now))
 }
 
 /// The rows of `patients` on which the caller may do `action` to `class`,

@@ -114,7 +114,12 @@ impl Caller {
         }
         let id = crate::domain::parse_id("id", id)?;
         let (current, patient) = self
-            .record_in_scope::<observation::Entity>(principal, observation::Column::Id, id)
+            .record_in_scope::<observation::Entity>(
+                principal,
+                observation::Column::Id,
+                id,
+                sea_orm::Condition::all(),
+            )
             .await?;
         if !patient.may(Action::Write, FieldClass::Vitals) {
             return Err(AppError::forbidden(

@@ -19,6 +19,7 @@ const UPDATE_ALLERGY: &str =
     "mutation($id: ID!) { updateAllergy(id: $id, input: { reaction: \"overwritten\" }) { id reaction } }";
 const UPDATE_COVERAGE: &str =
     "mutation($id: ID!) { updateCoverage(id: $id, input: { plan: \"Overwritten\" }) { id plan } }";
+const AMEND_NOTE: &str = "mutation($id: ID!) { amendNote(id: $id, body: \"overwritten\") { id body } }";
 const REVOKE_ASSIGNMENT: &str = "mutation($id: ID!) { revokeAssignment(id: $id) { id revokedAt } }";
 
 /// One mutation by id, and the statements the server sent to answer it.
@@ -168,5 +169,27 @@ on_both_databases! {
         assert!(after.revoked_at.is_none());
         let reply = app.as_user(&owner, REVOKE_ASSIGNMENT, json!({ "id": assignment })).await;
         assert!(reply.ok()["revokeAssignment"]["revokedAt"].is_string());
+    }
+
+    async fn a_sensitive_note_the_caller_may_not_read_answers_like_a_random_id(app) {
+        // The registrar treats the patient, but a psychotherapy note written
+        // by the attending colleague is the colleague's and the attending
+        // doctor's only: amending it must not tell that it exists.
+        let registrar = app.user("DOCTOR", "Note Registrar").await;
+        let attending = app.user("DOCTOR", "Note Attending").await;
+        let nurse = app.user("NURSE", "Note Nurse").await;
+        let patient = app.patient(&registrar, "Sena", "Sitive").await;
+        app.assign_care_team(&registrar, &patient, &attending, "ATTENDING", (None, None)).await;
+        app.assign(&registrar, &patient, &nurse).await;
+        let note = app
+            .as_user(&attending, "mutation($p: ID!) { writeNote(patientId: $p, input: { sensitivity: PSYCHOTHERAPY, body: \"private\" }) { id } }", json!({ "p": patient }))
+            .await;
+        let id: Uuid = note.ok()["writeNote"]["id"].as_str().unwrap().parse().unwrap();
+        answers_like_a_random_id(&app, &registrar, AMEND_NOTE, id).await;
+        answers_like_a_random_id(&app, &nurse, AMEND_NOTE, id).await;
+        let stored = caregraph_entity::clinical_note::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        assert_eq!(stored.body, "private");
+        // The author and the attending doctor still amend it.
+        app.as_user(&attending, AMEND_NOTE, json!({ "id": id })).await.ok();
     }
 }
