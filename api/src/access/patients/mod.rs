@@ -1,317 +1,36 @@
 //! Patient records: listing and fetching within the caller's scope, and
-//! writes checked field by field against the policy.
+//! writes checked field by field against the policy. The view a caller holds
+//! (`view`), the list's pages and filters (`page`, `filter`) and the
+//! validation of changes (`changes`) each have a module of their own.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+mod changes;
+mod filter;
+mod page;
+mod view;
+
 use caregraph_entity::patient;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Related, Set,
 };
 use uuid::Uuid;
 
+pub use changes::PatientChanges;
+pub use filter::PatientFilter;
+pub use page::{PatientPage, Prefetch, RELATIONS};
+pub use view::PatientView;
+
 use super::Caller;
-use super::disclosure::{Disclosed, Subject};
 use super::scope::{Standing, patient_filter, standing};
 use crate::auth::Principal;
-use crate::domain::{page_size, parse_id, parse_name, parse_optional_text};
+use crate::domain::{page_size, parse_id};
 use crate::error::{AppError, AppResult};
-use crate::policy::{Action, FieldClass, Permissions, Relationships};
+use crate::policy::{Action, FieldClass, Relationships};
+use changes::new_mrn;
+use page::{DEFAULT_PAGE, MAX_PAGE, parse_cursor};
 
 pub const PATIENT_TYPE: &str = "Patient";
-const DEFAULT_PAGE: u64 = 50;
-const MAX_PAGE: u64 = 100;
-
-/// A patient row together with what this caller may do with it. The row is
-/// private: its values leave only through `read`, which asks the permissions
-/// computed by the policy for this caller and this patient.
-#[derive(Clone)]
-pub struct PatientView {
-    model: patient::Model,
-    permits: Permissions,
-    standing: Standing,
-}
-
-impl PatientView {
-    pub fn id(&self) -> Uuid {
-        self.model.id
-    }
-
-    /// The caller holds an active ATTENDING assignment to this patient.
-    pub fn attending(&self) -> bool {
-        self.standing.attending
-    }
-
-    pub(super) fn may(&self, action: Action, class: FieldClass) -> bool {
-        self.permits.allows(action, class)
-    }
-}
-
-impl Caller {
-    /// The class of a field of `Patient`, from the policy's field table; an
-    /// unclassified field has none and is denied.
-    fn patient_field_class(&self, field: &str) -> Option<FieldClass> {
-        let class = self.policy.class_of(PATIENT_TYPE, field);
-        if class.is_none() {
-            tracing::error!(field, "a patient field has no class in the policy: denied");
-        }
-        class
-    }
-
-    /// One field of a patient, by its name in the schema, through the door:
-    /// `None` when the caller may not read its class.
-    pub fn patient_field<T>(
-        &self,
-        patient: &PatientView,
-        field: &str,
-        value: impl FnOnce(&patient::Model) -> T,
-    ) -> Option<Disclosed<T>> {
-        let class = self.patient_field_class(field)?;
-        self.disclose(
-            Subject::Patient(patient.id()),
-            class,
-            patient.may(Action::Read, class),
-            || value(&patient.model),
-        )
-    }
-
-    /// The id of a patient the caller holds a view of: always readable (the
-    /// caller found the patient by it, or may see it in a list), and still a
-    /// read that passes the door.
-    pub fn patient_id(&self, patient: &PatientView) -> Disclosed<Uuid> {
-        self.disclose_allowed(
-            Subject::Patient(patient.id()),
-            FieldClass::Directory,
-            patient.id(),
-        )
-    }
-
-    /// A relation of `Patient` (vitals, chart records, care team), through
-    /// the door: `load` runs only when the caller may read the relation's
-    /// class; `None` (a denial, which passes the door too) otherwise.
-    pub(super) async fn relation<T, Load>(
-        &self,
-        patient: &PatientView,
-        field: &str,
-        load: impl FnOnce() -> Load,
-    ) -> AppResult<Option<Disclosed<Vec<T>>>>
-    where
-        Load: std::future::Future<Output = AppResult<Vec<T>>>,
-    {
-        let Some(class) = self.patient_field_class(field) else {
-            return Ok(None);
-        };
-        if !patient.may(Action::Read, class) {
-            self.disclose(Subject::Patient(patient.id()), class, false, || ());
-            return Ok(None);
-        }
-        let rows = load().await?;
-        Ok(Some(self.disclose_allowed(
-            Subject::Patient(patient.id()),
-            class,
-            rows,
-        )))
-    }
-}
-
-/// Relations (Patient field names) a list query will resolve for every
-/// patient, known from the query before resolving it, so each is loaded in
-/// one statement up front rather than in whatever batches the loaders form.
-#[derive(Clone, Debug, Default)]
-pub struct Prefetch(pub Vec<&'static str>);
-
-/// The Patient fields that are relations loaded per patient.
-pub const RELATIONS: &[&str] = &[
-    "observations",
-    "assignedNurses",
-    "diagnoses",
-    "medications",
-    "allergies",
-    "notes",
-    "coverage",
-    "invoices",
-];
-
-/// Filters of the patient list. A filter is a way to learn a field's value,
-/// so each is allowed only where its field may be read on every row the list
-/// could return.
-#[derive(Clone, Debug, Default)]
-pub struct PatientFilter {
-    pub family_name: Option<String>,
-    pub mrn: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-}
-
-impl PatientFilter {
-    fn fields(&self) -> Vec<&'static str> {
-        let mut used = Vec::new();
-        if self.family_name.is_some() {
-            used.push("familyName");
-        }
-        if self.mrn.is_some() {
-            used.push("mrn");
-        }
-        if self.date_of_birth.is_some() {
-            used.push("dateOfBirth");
-        }
-        used
-    }
-
-    fn condition(&self) -> Condition {
-        let mut all = Condition::all();
-        if let Some(name) = &self.family_name {
-            all = all.add(patient::Column::FamilyName.starts_with(name.trim()));
-        }
-        if let Some(mrn) = &self.mrn {
-            all = all.add(patient::Column::Mrn.eq(mrn.trim()));
-        }
-        if let Some(dob) = self.date_of_birth {
-            all = all.add(patient::Column::DateOfBirth.eq(dob));
-        }
-        all
-    }
-}
-
-pub struct PatientPage {
-    pub nodes: Vec<PatientView>,
-    pub has_next_page: bool,
-}
-
-impl PatientPage {
-    pub fn cursor_of(view: &PatientView) -> String {
-        URL_SAFE_NO_PAD.encode(view.id().as_bytes())
-    }
-}
-
-fn parse_cursor(cursor: &str) -> AppResult<Uuid> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| AppError::bad_input("after is not a cursor of this list"))
-}
-
-/// A set of changes to a patient's fields. `None` leaves a field as it is;
-/// for optional fields `Some(None)` clears it.
-#[derive(Clone, Default)]
-pub struct PatientChanges {
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub sex: Option<&'static str>,
-    pub restricted: Option<bool>,
-    pub department_id: Option<Option<Uuid>>,
-    pub phone: Option<Option<String>>,
-    pub postal_code: Option<Option<String>>,
-    pub address: Option<Option<String>>,
-    pub email: Option<Option<String>>,
-    pub national_id: Option<Option<String>>,
-}
-
-impl PatientChanges {
-    /// The GraphQL names of the fields this change touches, to check each.
-    fn touched(&self) -> Vec<&'static str> {
-        let mut fields = Vec::new();
-        let mut mark = |set: bool, name| {
-            if set {
-                fields.push(name)
-            }
-        };
-        mark(self.given_name.is_some(), "givenName");
-        mark(self.family_name.is_some(), "familyName");
-        mark(self.date_of_birth.is_some(), "dateOfBirth");
-        mark(self.sex.is_some(), "sex");
-        mark(self.restricted.is_some(), "restricted");
-        mark(self.department_id.is_some(), "departmentId");
-        mark(self.phone.is_some(), "phone");
-        mark(self.postal_code.is_some(), "postalCode");
-        mark(self.address.is_some(), "address");
-        mark(self.email.is_some(), "email");
-        mark(self.national_id.is_some(), "nationalId");
-        fields
-    }
-
-    /// Checks and normalises every value; the message names the field, never its value.
-    fn validated(self) -> AppResult<PatientChanges> {
-        let today = Utc::now().date_naive();
-        if let Some(dob) = self.date_of_birth {
-            let earliest = NaiveDate::from_ymd_opt(1880, 1, 1).expect("valid date");
-            if dob > today || dob < earliest {
-                return Err(AppError::bad_input("dateOfBirth must be a past date after 1880"));
-            }
-        }
-        let optional = |field, value: Option<Option<String>>, max| -> AppResult<Option<Option<String>>> {
-            value
-                .map(|v| parse_optional_text(field, v.as_deref(), max))
-                .transpose()
-        };
-        let email = match self.email {
-            Some(Some(raw)) if !raw.trim().is_empty() => {
-                Some(Some(crate::domain::Email::parse(&raw)?.as_str().to_owned()))
-            }
-            Some(_) => Some(None),
-            None => None,
-        };
-        Ok(PatientChanges {
-            given_name: self.given_name.map(|n| parse_name("givenName", &n)).transpose()?,
-            family_name: self
-                .family_name
-                .map(|n| parse_name("familyName", &n))
-                .transpose()?,
-            date_of_birth: self.date_of_birth,
-            sex: self.sex,
-            restricted: self.restricted,
-            department_id: self.department_id,
-            phone: optional("phone", self.phone, 64)?,
-            postal_code: optional("postalCode", self.postal_code, 16)?,
-            address: optional("address", self.address, 500)?,
-            email,
-            national_id: optional("nationalId", self.national_id, 64)?,
-        })
-    }
-
-    fn apply(self, row: &mut patient::ActiveModel) {
-        if let Some(v) = self.given_name {
-            row.given_name = Set(v);
-        }
-        if let Some(v) = self.family_name {
-            row.family_name = Set(v);
-        }
-        if let Some(v) = self.date_of_birth {
-            row.date_of_birth = Set(v);
-        }
-        if let Some(v) = self.sex {
-            row.sex = Set(v.to_owned());
-        }
-        if let Some(v) = self.restricted {
-            row.restricted = Set(v);
-        }
-        if let Some(v) = self.department_id {
-            row.department_id = Set(v);
-        }
-        if let Some(v) = self.phone {
-            row.phone = Set(v);
-        }
-        if let Some(v) = self.postal_code {
-            row.postal_code = Set(v);
-        }
-        if let Some(v) = self.address {
-            row.address = Set(v);
-        }
-        if let Some(v) = self.email {
-            row.email = Set(v);
-        }
-        if let Some(v) = self.national_id {
-            row.national_id = Set(v);
-        }
-    }
-}
-
-fn new_mrn() -> String {
-    // Random, so that record numbers reveal neither counts nor order.
-    format!("MRN{:010}", rand::random::<u64>() % 10_000_000_000)
-}
 
 impl Caller {
     async fn views(&self, principal: Principal, rows: Vec<patient::Model>) -> AppResult<Vec<PatientView>> {
