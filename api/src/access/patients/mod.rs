@@ -19,7 +19,7 @@ use uuid::Uuid;
 pub use changes::PatientChanges;
 pub use filter::PatientFilter;
 pub use page::{PatientPage, Prefetch, RELATIONS};
-pub use view::PatientView;
+pub use view::{PATIENT_TYPE, PatientView};
 
 use super::Caller;
 use super::scope::{Standing, patient_filter, standing};
@@ -29,8 +29,6 @@ use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Relationships};
 use changes::new_mrn;
 use page::{DEFAULT_PAGE, MAX_PAGE, parse_cursor};
-
-pub const PATIENT_TYPE: &str = "Patient";
 
 impl Caller {
     async fn views(&self, principal: Principal, rows: Vec<patient::Model>) -> AppResult<Vec<PatientView>> {

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use super::PatientView;
+use super::view::PatientView;
 use crate::error::{AppError, AppResult};
 
 pub(super) const DEFAULT_PAGE: u64 = 50;

@@ -4,12 +4,14 @@
 use caregraph_entity::patient;
 use uuid::Uuid;
 
-use super::PATIENT_TYPE;
 use crate::access::Caller;
 use crate::access::disclosure::{Disclosed, Subject};
 use crate::access::scope::Standing;
 use crate::error::AppResult;
 use crate::policy::{Action, FieldClass, Permissions};
+
+/// The GraphQL type whose fields the policy's field table classifies.
+pub const PATIENT_TYPE: &str = "Patient";
 
 /// A patient row together with what this caller may do with it. The row is
 /// private: its values leave only through `Caller::patient_field`, which asks the permissions
