@@ -91,42 +91,30 @@ impl Caller {
         } else {
             Decision::Denied
         };
-        self.disclosures.count(decision);
-        let actor = self.principal.map(|p| p.user_id);
-        match subject {
-            Subject::Patient(patient) => tracing::debug!(
-                target: "caregraph::access",
-                actor = ?actor,
-                %patient,
-                class = class.as_str(),
-                decision = decision.as_str(),
-                "phi read"
-            ),
-            Subject::Clinic => tracing::debug!(
-                target: "caregraph::access",
-                actor = ?actor,
-                class = class.as_str(),
-                decision = decision.as_str(),
-                "phi read"
-            ),
-        }
+        self.record(subject, class, decision);
         allowed.then(|| Disclosed(value()))
     }
 
     /// The door for a read the caller's role was already checked for.
     pub(super) fn disclose_allowed<T>(&self, subject: Subject, class: FieldClass, value: T) -> Disclosed<T> {
-        self.disclosures.count(Decision::Allowed);
+        self.record(subject, class, Decision::Allowed);
+        Disclosed(value)
+    }
+
+    /// Counts and logs one decision: ids and classes only, never a value.
+    fn record(&self, subject: Subject, class: FieldClass, decision: Decision) {
+        self.disclosures.count(decision);
+        let patient = match subject {
+            Subject::Patient(id) => Some(id),
+            Subject::Clinic => None,
+        };
         tracing::debug!(
             target: "caregraph::access",
             actor = ?self.principal.map(|p| p.user_id),
-            patient = ?match subject {
-                Subject::Patient(id) => Some(id),
-                Subject::Clinic => None,
-            },
+            patient = ?patient,
             class = class.as_str(),
-            decision = Decision::Allowed.as_str(),
+            decision = decision.as_str(),
             "phi read"
         );
-        Disclosed(value)
     }
 }
