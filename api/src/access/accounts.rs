@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::enrolment::{
-    AccountRow, EnrolmentCode, EnrolmentKind, NewEnrolment, StaffDetails, insert_account, issue, supersede,
+    AccountRow, EnrolmentCode, EnrolmentKind, NewEnrolment, StaffDetails, insert_account, issue, open,
+    supersede,
 };
 use super::scope::patient_filter;
 use crate::auth::password;
@@ -204,8 +205,7 @@ impl Caller {
         let open_request = account_enrolment::Entity::find()
             .filter(account_enrolment::Column::Email.eq(email.as_str()))
             .filter(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()))
-            .filter(account_enrolment::Column::UsedAt.is_null())
-            .filter(account_enrolment::Column::ExpiresAt.gt(Utc::now()))
+            .filter(open(Utc::now()))
             .count(&self.db)
             .await?;
         if staff_clash + open_request > 0 {
@@ -294,15 +294,10 @@ impl Caller {
         let target = match self.other_account(principal.user_id, id, "delete").await {
             Err(AppError::NotFound) => {
                 let id = crate::domain::parse_id("id", id)?;
-                let cancelled = account_enrolment::Entity::update_many()
-                    .col_expr(account_enrolment::Column::ExpiresAt, Expr::value(now))
-                    .filter(account_enrolment::Column::AccountId.eq(id))
-                    .filter(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()))
-                    .filter(account_enrolment::Column::UsedAt.is_null())
-                    .filter(account_enrolment::Column::ExpiresAt.gt(now))
-                    .exec(&self.db)
-                    .await?;
-                if cancelled.rows_affected == 0 {
+                let request = Condition::all()
+                    .add(account_enrolment::Column::AccountId.eq(id))
+                    .add(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()));
+                if supersede(&self.db, request, now).await? == 0 {
                     return Err(AppError::NotFound);
                 }
                 tracing::info!(target: "caregraph::security", user_id = %principal.user_id, cancelled_user_id = %id, "account request cancelled");

@@ -120,7 +120,7 @@ fn refused() -> AppError {
 }
 
 /// Codes that can still be redeemed (or approved) at `now`.
-fn open(now: DateTime<Utc>) -> sea_orm::Condition {
+pub(super) fn open(now: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(account_enrolment::Column::UsedAt.is_null())
         .add(account_enrolment::Column::ExpiresAt.gt(now))
@@ -187,19 +187,19 @@ pub(super) async fn issue(db: &impl ConnectionTrait, new: NewEnrolment) -> AppRe
     })
 }
 
-/// Open codes matching `which` stop working now.
+/// Open codes matching `which` stop working now; how many did.
 pub(super) async fn supersede(
     db: &impl ConnectionTrait,
     which: impl sea_orm::sea_query::IntoCondition,
     now: DateTime<Utc>,
-) -> AppResult<()> {
-    account_enrolment::Entity::update_many()
+) -> AppResult<u64> {
+    let superseded = account_enrolment::Entity::update_many()
         .col_expr(account_enrolment::Column::ExpiresAt, Expr::value(now))
         .filter(which)
         .filter(open(now))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(superseded.rows_affected)
 }
 
 impl Caller {
@@ -215,12 +215,8 @@ impl Caller {
         let patient_id = parse_id("patientId", patient_id)?;
         let email = Email::parse(email)?;
         // Only a patient the desk can see; a restricted one is NOT_FOUND.
-        self.visible_patient(principal, patient_id).await?;
-        let record = patient::Entity::find_by_id(patient_id)
-            .one(&self.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let needs_approval = record.had_account || self.guesses_spent(patient_id).await?;
+        let record = self.visible_patient(principal, patient_id).await?;
+        let needs_approval = record.had_account() || self.guesses_spent(patient_id).await?;
         let code = issue(
             &self.db,
             NewEnrolment {

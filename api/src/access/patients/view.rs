@@ -28,6 +28,12 @@ impl PatientView {
         self.model.id
     }
 
+    /// An account was ever opened for this record (re-inviting needs a
+    /// second approval).
+    pub(in crate::access) fn had_account(&self) -> bool {
+        self.model.had_account
+    }
+
     /// The caller holds an active ATTENDING assignment to this patient.
     pub fn attending(&self) -> bool {
         self.standing.attending
