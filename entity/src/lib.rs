@@ -47,6 +47,9 @@ macro_rules! debug_shows_only {
 
 pub mod account_enrolment;
 pub mod allergy;
+pub mod audit_event;
+pub mod audit_event_patient;
+pub mod audit_head;
 pub mod care_assignment;
 pub mod clinical_note;
 pub mod coverage;

@@ -1,11 +1,13 @@
 //! A row printed with `{:?}` (a log line, a panic message) shows ids only.
 
 use caregraph_entity::{patient, server_key, user};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 #[test]
 fn debug_output_hides_secrets_and_patient_data() {
+    // A fixed time: digits of a clock reading could match a hidden value.
+    let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
     let account = user::Model {
         id: Uuid::nil(),
         email: "someone@patients.example".into(),
@@ -15,13 +17,13 @@ fn debug_output_hides_secrets_and_patient_data() {
         active: true,
         department_id: None,
         patient_id: None,
-        created_at: Utc::now(),
+        created_at: at,
         deactivated_at: None,
     };
     let key = server_key::Model {
         name: "jwt_hs256".into(),
         value: "c2lnbmluZy1rZXktYnl0ZXM=".into(),
-        created_at: Utc::now(),
+        created_at: at,
     };
     let record = patient::Model {
         id: Uuid::nil(),
@@ -40,8 +42,8 @@ fn debug_output_hides_secrets_and_patient_data() {
         research_id: None,
         had_account: false,
         registered_by: Uuid::nil(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
+        created_at: at,
+        updated_at: at,
     };
     let printed = format!("{account:?} {key:?} {record:?}");
     for hidden in [
@@ -53,7 +55,7 @@ fn debug_output_hides_secrets_and_patient_data() {
         "Given",
         "Family",
         "1961",
-        "555",
+        "555 0100",
         "Main Street",
         "10001",
         "NID-42",
@@ -64,4 +66,35 @@ fn debug_output_hides_secrets_and_patient_data() {
         printed.contains("jwt_hs256") && printed.contains("PATIENT"),
         "{printed}"
     );
+}
+
+#[test]
+fn an_audit_event_prints_its_position_and_codes_not_its_client_or_detail() {
+    let event = caregraph_entity::audit_event::Model {
+        seq: 7,
+        id: Uuid::nil(),
+        at: Utc::now(),
+        actor_id: None,
+        actor_role: Some("NURSE".into()),
+        action: "READ".into(),
+        outcome: "ALLOWED".into(),
+        patient_ids: "[]".into(),
+        field_classes: r#"["VITALS"]"#.into(),
+        purpose: None,
+        grant_no: None,
+        operation_name: Some("NursePage".into()),
+        request_id: None,
+        client_addr: Some("203.0.113.9".into()),
+        detail: r#"{"changed":["phone"]}"#.into(),
+        prev_hash: "0".repeat(64),
+        hash: "ab".repeat(32),
+    };
+    let printed = format!("{event:?}");
+    assert!(
+        printed.contains("seq: 7") && printed.contains("READ"),
+        "{printed}"
+    );
+    for hidden in ["203.0.113.9", "phone", "NursePage"] {
+        assert!(!printed.contains(hidden), "{hidden} printed in {printed}");
+    }
 }

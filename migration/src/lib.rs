@@ -18,6 +18,7 @@ mod m20261123_000014_add_research_ids;
 mod m20261123_000015_create_enrolments;
 mod m20261123_000016_create_account_enrolments;
 mod m20261123_000017_create_research_releases;
+mod m20261123_000018_create_audit_events;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_create_enrolments::Migration),
             Box::new(m20261123_000016_create_account_enrolments::Migration),
             Box::new(m20261123_000017_create_research_releases::Migration),
+            Box::new(m20261123_000018_create_audit_events::Migration),
         ]
     }
 }
