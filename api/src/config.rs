@@ -45,6 +45,13 @@ pub struct Config {
     /// The shortest time between two research releases (default one day);
     /// zero allows a release at any time.
     pub research_release_min_interval: Duration,
+    /// Signs audit checkpoints (`CAREGRAPH_AUDIT_KEY`, at least 32 bytes);
+    /// never stored in the database. `None`: a key file beside a SQLite
+    /// database, or no checkpoints with PostgreSQL.
+    pub audit_key: Option<Secret<Vec<u8>>>,
+    /// FOR BENCHMARKS ONLY (`CAREGRAPH_BENCH_AUDIT_OFF=1`): record no audit
+    /// events, to measure what auditing costs. Logged loudly at start-up.
+    pub bench_audit_off: bool,
 }
 
 impl Config {
@@ -69,6 +76,8 @@ impl Config {
             workers: None,
             staff_email_domains: Vec::new(),
             research_release_min_interval: Duration::from_secs(24 * 60 * 60),
+            audit_key: None,
+            bench_audit_off: false,
         }
     }
 
@@ -188,6 +197,25 @@ impl Config {
                 })?;
             config.research_release_min_interval = Duration::from_secs(hours * 60 * 60);
         }
+        if let Some(key) = values.get("audit_key").filter(|s| !s.is_empty()) {
+            if key.len() < crate::audit::MIN_KEY_BYTES {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_AUDIT_KEY",
+                    message: "must be at least 32 bytes (256 bits) of random data".into(),
+                });
+            }
+            config.audit_key = Some(Secret::new(key.as_bytes().to_vec()));
+        }
+        config.bench_audit_off = match get("bench_audit_off").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_BENCH_AUDIT_OFF",
+                    message: "must be 1 or 0 (benchmarks only)".into(),
+                });
+            }
+        };
         Ok(config)
     }
 }
@@ -289,6 +317,23 @@ mod tests {
         );
         let values = HashMap::from([("research_release_min_hours".to_owned(), "a day".to_owned())]);
         assert!(Config::from_values(&values).is_err());
+    }
+
+    #[test]
+    fn the_audit_key_must_be_long_and_the_bench_switch_explicit() {
+        let defaults = Config::from_values(&HashMap::new()).unwrap();
+        assert!(defaults.audit_key.is_none() && !defaults.bench_audit_off);
+        let short = HashMap::from([("audit_key".to_owned(), "short".to_owned())]);
+        assert!(Config::from_values(&short).is_err());
+        let values = HashMap::from([
+            ("audit_key".to_owned(), "k".repeat(32)),
+            ("bench_audit_off".to_owned(), "1".to_owned()),
+        ]);
+        let config = Config::from_values(&values).unwrap();
+        assert_eq!(config.audit_key.unwrap().expose_secret().len(), 32);
+        assert!(config.bench_audit_off);
+        let vague = HashMap::from([("bench_audit_off".to_owned(), "yes please".to_owned())]);
+        assert!(Config::from_values(&vague).is_err());
     }
 
     #[test]

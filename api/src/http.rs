@@ -6,16 +6,19 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::access::Caller;
+use crate::audit::{RequestEvents, RequestId, RequestMeta};
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{CaregraphSchema, errors};
 
 pub struct AppState {
     pub schema: CaregraphSchema,
+    /// The audit trail's writer (also reachable as `services.sessions.audit()`).
+    pub audit: crate::audit::Audit,
     /// What every request's `Caller` is built from.
     pub services: crate::access::Services,
     pub max_body_bytes: usize,
@@ -113,7 +116,54 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         }
     };
 
-    let principal = match bearer_token(&req) {
+    // Parsed now for the operation name; a malformed body is still answered
+    // after the credentials are checked, as before.
+    let mut parsed = parse_request(&body);
+    let meta = RequestMeta::new(
+        req.extensions()
+            .get::<RequestId>()
+            .map_or_else(uuid::Uuid::new_v4, |id| id.0),
+        req.peer_addr().map(|a| a.ip()),
+        parsed.as_mut().ok().and_then(operation_name).as_deref(),
+    );
+    meta.clone().scope(respond(&req, &state, parsed, meta)).await
+}
+
+/// The request, or the message of a 400 answer.
+fn parse_request(body: &[u8]) -> Result<async_graphql::Request, &'static str> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "request body is not valid JSON")?;
+    if value.is_array() {
+        return Err("batched requests are not supported: send one operation per request");
+    }
+    serde_json::from_value(value).map_err(|_| {
+        "request body must be an object with a string `query`, and optional `operationName` and object `variables`"
+    })
+}
+
+/// The name the client chose, or the name of the document's only operation.
+/// The parse is kept for execution, so the query is parsed once.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    use async_graphql::parser::types::DocumentOperations;
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Authenticates and executes, inside the request's `RequestMeta` scope.
+async fn respond(
+    req: &HttpRequest,
+    state: &AppState,
+    parsed: Result<async_graphql::Request, &'static str>,
+    meta: RequestMeta,
+) -> HttpResponse {
+    let principal = match bearer_token(req) {
         Ok(None) => None,
         Ok(Some(token)) => match state.services.sessions.authenticate(token).await {
             Ok(principal) => Some(principal),
@@ -135,29 +185,31 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         },
         Err(message) => return error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message),
     };
-
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(_) => return bad_request("request body is not valid JSON"),
-    };
-    if value.is_array() {
-        return bad_request("batched requests are not supported: send one operation per request");
-    }
-    let request: async_graphql::Request = match serde_json::from_value(value) {
+    let request = match parsed {
         Ok(request) => request,
-        Err(_) => {
-            return bad_request(
-                "request body must be an object with a string `query`, and optional `operationName` and object `variables`",
-            );
-        }
+        Err(message) => return bad_request(message),
     };
 
     if let Some(principal) = principal {
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
     }
-    let caller = Caller::new(principal, &state.services);
-    let execution = state.schema.execute(request.data(caller));
-    let mut response = match tokio::time::timeout(state.execution_timeout, execution).await {
+    let events = RequestEvents::default();
+    let caller = Caller::new(principal, &state.services, events.clone());
+    let execution = state
+        .schema
+        .execute(request.data(caller).data(meta).data(events.clone()));
+    let executed = tokio::time::timeout(state.execution_timeout, execution).await;
+    // What the request gathered is durable before any of it is answered,
+    // even when execution was cut off.
+    if let Err(e) = state.audit.record(events.take()).await {
+        tracing::error!(error = %e, "the request's audit events were not recorded; its answer is withheld");
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error",
+        );
+    }
+    let mut response = match executed {
         Ok(response) => response,
         Err(_) => {
             return error_response(

@@ -5,6 +5,7 @@
 //! may they (`access`, asking `policy`) → loaders and SeaORM → database.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

@@ -7,7 +7,7 @@ use caregraph::config::Config;
 use caregraph::policy::matrix;
 use caregraph::seed::{self, SeedOutcome};
 use caregraph::startup::{self, Application};
-use caregraph::{graphql, telemetry};
+use caregraph::{audit, db, graphql, telemetry};
 
 const USAGE: &str = "\
 caregraph: GraphQL API for care teams
@@ -30,6 +30,14 @@ COMMANDS:
     policy matrix [PATH]
                     Write the access matrix generated from the policy
                     (default docs/access-matrix.md; - for standard output)
+    audit verify [--checkpoint FILE]
+                    Check the whole audit trail's hash chain; exit non-zero
+                    naming the first broken event. With a checkpoint, also
+                    check the trail still holds what it signed
+    audit checkpoint [--out FILE]
+                    Sign the trail's length and head hash with
+                    CAREGRAPH_AUDIT_KEY (or the key file beside a SQLite
+                    database) and print it, or write it to FILE
     help            Show this text
 
 Configuration is read from CAREGRAPH_* environment variables (see README).";
@@ -42,6 +50,9 @@ fn main() -> ExitCode {
     }
     if command == "create-admin" {
         return create_admin_command(&args[1..]);
+    }
+    if command == "audit" {
+        return audit_command(&args[1..]);
     }
     if command == "research" {
         if args.len() != 2 || args[1] != "release" {
@@ -144,6 +155,85 @@ fn create_admin_command(args: &[String]) -> ExitCode {
             Ok(())
         })
     })
+}
+
+/// `audit verify [--checkpoint FILE]` and `audit checkpoint [--out FILE]`.
+/// They read the database as configured for the server, without migrating
+/// it; the checkpoint key never comes from the database.
+fn audit_command(args: &[String]) -> ExitCode {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (verify, file) = match args.as_slice() {
+        ["verify"] => (true, None),
+        ["verify", "--checkpoint", file] => (true, Some(file.to_string())),
+        ["checkpoint"] => (false, None),
+        ["checkpoint", "--out", file] => (false, Some(file.to_string())),
+        _ => {
+            eprintln!(
+                "usage: caregraph audit verify [--checkpoint FILE] | caregraph audit checkpoint [--out FILE]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    run_with(move |config| {
+        Box::pin(async move {
+            if verify {
+                audit_verify(&config, file.as_deref()).await
+            } else {
+                audit_checkpoint(&config, file.as_deref()).await
+            }
+        })
+    })
+}
+
+async fn audit_verify(config: &Config, checkpoint: Option<&str>) -> Result<(), String> {
+    let signed = match checkpoint {
+        Some(path) => {
+            let checkpoint =
+                audit::Checkpoint::read(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+            let key = audit::AuditKey::load(config).map_err(|e| e.to_string())?;
+            Some((checkpoint, key))
+        }
+        None => None,
+    };
+    let (db, _) = db::connect(config.database_url.expose_secret())
+        .await
+        .map_err(|e| e.to_string())?;
+    let verified = audit::verify(&db, signed.as_ref().map(|(c, k)| (c, k)))
+        .await
+        .map_err(|e| e.to_string())?;
+    match signed {
+        Some((checkpoint, _)) => println!(
+            "audit trail verified: {} events, head {}; it holds the {} events of the checkpoint of {}",
+            verified.head.count,
+            verified.head.hash,
+            checkpoint.count,
+            checkpoint.at.to_rfc3339()
+        ),
+        None => println!(
+            "audit trail verified: {} events, head {}",
+            verified.head.count, verified.head.hash
+        ),
+    }
+    Ok(())
+}
+
+async fn audit_checkpoint(config: &Config, out: Option<&str>) -> Result<(), String> {
+    let key = audit::AuditKey::load_or_create(config).map_err(|e| e.to_string())?;
+    let (db, _) = db::connect(config.database_url.expose_secret())
+        .await
+        .map_err(|e| e.to_string())?;
+    let checkpoint = audit::checkpoint(&db, &key).await.map_err(|e| e.to_string())?;
+    match out {
+        None => print!("{}", checkpoint.to_json()),
+        Some(path) => {
+            std::fs::write(path, checkpoint.to_json()).map_err(|e| format!("cannot write {path}: {e}"))?;
+            println!(
+                "checkpoint written to {path}: {} events, head {}",
+                checkpoint.count, checkpoint.head
+            );
+        }
+    }
+    Ok(())
 }
 
 type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;

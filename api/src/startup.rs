@@ -6,10 +6,11 @@ use std::sync::Arc;
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpMessage as _, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 
+use crate::audit::{Audit, RequestId};
 use crate::auth::sessions::SessionStore;
 use crate::config::Config;
 use crate::db::{self, StatementCounter};
@@ -58,6 +59,19 @@ pub async fn open_database(config: &Config) -> Result<(DatabaseConnection, State
     Ok((db, counter))
 }
 
+/// The audit writer, or (for benchmarks only) none at all.
+fn start_audit(config: &Config, db: &DatabaseConnection) -> Audit {
+    if config.bench_audit_off {
+        tracing::error!(
+            target: "caregraph::security",
+            "AUDITING IS OFF (CAREGRAPH_BENCH_AUDIT_OFF=1): no access, login or change is recorded. \
+             This setting is for benchmarks only; never use it with real patient data."
+        );
+        return Audit::off_for_benchmarks();
+    }
+    Audit::start(db.clone())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -68,6 +82,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let policy = Arc::new(load_policy(&config)?);
+        let patient_classes = Arc::new(crate::access::PatientClasses::from_policy(&policy)?);
         tracing::info!(
             policy = policy.source(),
             sha256 = policy.digest(),
@@ -75,7 +90,8 @@ impl Application {
         );
         let (db, statements) = open_database(&config).await?;
         let disclosures = crate::access::DisclosureCounter::default();
-        let sessions = Arc::new(SessionStore::new(db.clone(), &config).await?);
+        let audit = start_audit(&config, &db);
+        let sessions = Arc::new(SessionStore::new(db.clone(), &config, audit.clone()).await?);
         let pseudonym_key =
             Arc::new(crate::auth::sessions::shared_key(&db, crate::access::PSEUDONYM_KEY_NAME).await?);
         bootstrap::ensure_admin(&db, &config).await?;
@@ -94,8 +110,10 @@ impl Application {
             .port();
         let state = web::Data::new(AppState {
             schema: graphql::build(),
+            audit: audit.clone(),
             services: crate::access::Services {
                 policy,
+                patient_classes,
                 db,
                 sessions,
                 pseudonym_key,
@@ -104,6 +122,7 @@ impl Application {
                 }),
                 research_release_min_interval: config.research_release_min_interval,
                 disclosures: disclosures.clone(),
+                audit: audit.clone(),
             },
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,
@@ -120,6 +139,8 @@ impl Application {
                 )
                 .wrap_fn(move |req, srv| {
                     let request_id = uuid::Uuid::new_v4();
+                    // The handler stamps the request's audit events with it.
+                    req.extensions_mut().insert(RequestId(request_id));
                     // The listening port tells apart servers sharing a process
                     // (the tests route each one's log by it).
                     let span = tracing::info_span!(

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::Principal;
 use super::password;
 use super::token::TokenKeys;
+use crate::audit::{Audit, AuditAction, AuditEvent, Detail, Outcome};
 use crate::config::Config;
 use crate::domain::{Secret, sha256_hex};
 use crate::error::{AppError, AppResult};
@@ -30,6 +31,9 @@ pub struct Issued {
 
 pub struct SessionStore {
     db: DatabaseConnection,
+    /// Every login, failed login, logout, refresh and refused token is an
+    /// audit event, durable before the answer goes out.
+    audit: Audit,
     keys: TokenKeys,
     access_ttl: Duration,
     idle_timeout: Duration,
@@ -52,8 +56,13 @@ fn invalid_login() -> AppError {
     AppError::Unauthenticated
 }
 
+/// An event about this account (its id and role; never its e-mail).
+fn about(user: &user::Model, action: AuditAction, outcome: Outcome) -> AuditEvent {
+    AuditEvent::new(action, outcome).actor(user.id, Role::parse(&user.role))
+}
+
 impl SessionStore {
-    pub async fn new(db: DatabaseConnection, config: &Config) -> AppResult<SessionStore> {
+    pub async fn new(db: DatabaseConnection, config: &Config, audit: Audit) -> AppResult<SessionStore> {
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => shared_key(&db, JWT_KEY_NAME).await?,
@@ -61,14 +70,23 @@ impl SessionStore {
         Ok(SessionStore {
             keys: TokenKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience),
             db,
+            audit,
             access_ttl: duration(config.access_token_ttl),
             idle_timeout: duration(config.session_idle_timeout),
             max_lifetime: duration(config.session_max_lifetime),
         })
     }
 
+    /// The audit trail this store records to; the access layer records
+    /// through the same handle.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
     /// Wrong password, unknown e-mail and inactive account get the same answer
-    /// after the same work.
+    /// after the same work. Each attempt is an audit event: LOGIN, or
+    /// LOGIN_FAILED naming the account when there is one (an unknown e-mail
+    /// is recorded without it: the address is not kept).
     pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
         let email = email.trim().to_lowercase();
         let found = if password.len() > 4 * 128 || email.len() > 320 {
@@ -79,18 +97,35 @@ impl SessionStore {
                 .one(&self.db)
                 .await?
         };
-        let usable = found.filter(|u| u.active);
-        let ok = password::verify(
-            usable.as_ref().map(|u| u.password_hash.clone()),
+        let checked = password::verify(
+            found
+                .as_ref()
+                .filter(|u| u.active)
+                .map(|u| u.password_hash.clone()),
             Secret::new(password),
         )
-        .await?;
-        let user = match (ok, usable) {
-            (true, Some(user)) => user,
-            _ => {
-                tracing::info!(target: "caregraph::security", "login failed");
-                return Err(invalid_login());
-            }
+        .await;
+        let failure = match (&checked, &found) {
+            (Ok(true), Some(user)) if user.active => None,
+            (Err(_), _) => Some("not_checked"),
+            (_, None) => Some("unknown_account"),
+            (_, Some(user)) if !user.active => Some("inactive"),
+            (_, Some(_)) => Some("wrong_password"),
+        };
+        if let Some(reason) = failure {
+            let event = match &found {
+                Some(user) => about(user, AuditAction::LoginFailed, Outcome::Failure),
+                None => AuditEvent::new(AuditAction::LoginFailed, Outcome::Failure),
+            };
+            self.audit
+                .record_one(event.detail(Detail::new().code("reason", reason)))
+                .await?;
+            checked?;
+            tracing::info!(target: "caregraph::security", "login failed");
+            return Err(invalid_login());
+        }
+        let Some(user) = found else {
+            return Err(invalid_login());
         };
         let now = Utc::now();
         let refresh_token = new_refresh_token();
@@ -106,6 +141,12 @@ impl SessionStore {
         }
         .insert(&self.db)
         .await?;
+        self.audit
+            .record_one(
+                about(&user, AuditAction::Login, Outcome::Success)
+                    .detail(Detail::new().id("session", session.id)),
+            )
+            .await?;
         tracing::info!(target: "caregraph::security", user_id = %user.id, session_id = %session.id, "login");
         self.issue(user, session, refresh_token, now)
     }
@@ -130,22 +171,48 @@ impl SessionStore {
     }
 
     /// Exchanges a refresh token for a new pair. The old refresh token stops
-    /// working; presenting it again revokes the whole session.
+    /// working; presenting it again revokes the whole session. Each attempt
+    /// is a REFRESH event (FAILURE naming the account when the token was
+    /// one of its sessions').
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
+        let failed = |user: Option<&user::Model>, reason: &'static str| {
+            let event = match user {
+                Some(user) => about(user, AuditAction::Refresh, Outcome::Failure),
+                None => AuditEvent::new(AuditAction::Refresh, Outcome::Failure),
+            };
+            event.detail(Detail::new().code("reason", reason))
+        };
         let hash = refresh_hash(refresh_token);
-        if let Some(reused) = session::Entity::find()
+        if let Some((reused, user)) = session::Entity::find()
             .filter(session::Column::PreviousRefreshTokenHash.eq(hash.as_str()))
+            .find_also_related(user::Entity)
             .one(&self.db)
             .await?
         {
             tracing::warn!(target: "caregraph::security", session_id = %reused.id, "refresh token reused; session revoked");
             self.revoke(reused.id).await?;
+            let event = failed(user.as_ref(), "reused_token").detail(
+                Detail::new()
+                    .code("reason", "reused_token")
+                    .id("session", reused.id),
+            );
+            self.audit.record_one(event).await?;
             return Err(AppError::Unauthenticated);
         }
         let now = Utc::now();
-        let (session, user) = self
-            .live_session(session::Column::RefreshTokenHash.eq(hash.as_str()), now)
-            .await?;
+        let Some((session, user)) = self
+            .session_with_user(session::Column::RefreshTokenHash.eq(hash.as_str()))
+            .await?
+        else {
+            self.audit.record_one(failed(None, "unknown_token")).await?;
+            return Err(AppError::Unauthenticated);
+        };
+        if self.check_live(&session, &user, now).is_err() {
+            self.audit
+                .record_one(failed(Some(&user), "session_ended"))
+                .await?;
+            return Err(AppError::Unauthenticated);
+        }
         let new_token = new_refresh_token();
         // Compare-and-swap: of two concurrent refreshes with one token, one wins.
         let rotated = session::Entity::update_many()
@@ -163,26 +230,29 @@ impl SessionStore {
             .exec(&self.db)
             .await?;
         if rotated.rows_affected != 1 {
+            self.audit.record_one(failed(Some(&user), "lost_race")).await?;
             return Err(AppError::Unauthenticated);
         }
+        self.audit
+            .record_one(
+                about(&user, AuditAction::Refresh, Outcome::Success)
+                    .detail(Detail::new().id("session", session.id)),
+            )
+            .await?;
         self.issue(user, session, new_token, now)
     }
 
-    /// The session matching `condition` with its user, if it is still live.
-    async fn live_session(
+    /// The session matching `condition` with its user, live or not.
+    async fn session_with_user(
         &self,
         condition: impl sea_orm::sea_query::IntoCondition,
-        now: DateTime<Utc>,
-    ) -> AppResult<(session::Model, user::Model)> {
-        let (session, user) = session::Entity::find()
+    ) -> AppResult<Option<(session::Model, user::Model)>> {
+        Ok(session::Entity::find()
             .filter(condition)
             .find_also_related(user::Entity)
             .one(&self.db)
             .await?
-            .and_then(|(s, u)| Some((s, u?)))
-            .ok_or(AppError::Unauthenticated)?;
-        self.check_live(&session, &user, now)?;
-        Ok((session, user))
+            .and_then(|(s, u)| Some((s, u?))))
     }
 
     fn check_live(&self, session: &session::Model, user: &user::Model, now: DateTime<Utc>) -> AppResult<()> {
@@ -197,13 +267,26 @@ impl SessionStore {
         }
     }
 
-    /// Turns a bearer token into a principal, or refuses it.
+    /// Turns a bearer token into a principal, or refuses it. A refusal is
+    /// a TOKEN_REFUSED event, naming the account only when the token's
+    /// signature was valid (its session ended, or its role changed).
     pub async fn authenticate(&self, bearer: &str) -> AppResult<Principal> {
-        let claims = self.keys.verify(bearer)?;
+        let Ok(claims) = self.keys.verify(bearer) else {
+            self.refused(None, "invalid_token").await?;
+            return Err(AppError::Unauthenticated);
+        };
         let now = Utc::now();
-        let (session, user) = self.live_session(session::Column::Id.eq(claims.sid), now).await?;
+        let Some((session, user)) = self.session_with_user(session::Column::Id.eq(claims.sid)).await? else {
+            self.refused(None, "unknown_session").await?;
+            return Err(AppError::Unauthenticated);
+        };
+        if self.check_live(&session, &user, now).is_err() {
+            self.refused(Some(&user), "session_ended").await?;
+            return Err(AppError::Unauthenticated);
+        }
         // A role change ends the sessions issued under the old role.
         if session.user_id != claims.sub || user.role != claims.role {
+            self.refused(Some(&user), "role_changed").await?;
             return Err(AppError::Unauthenticated);
         }
         let role =
@@ -222,6 +305,30 @@ impl SessionStore {
             session_id: session.id,
             patient_id: user.patient_id,
         })
+    }
+
+    async fn refused(&self, user: Option<&user::Model>, reason: &'static str) -> AppResult<()> {
+        let event = match user {
+            Some(user) => about(user, AuditAction::TokenRefused, Outcome::Failure),
+            None => AuditEvent::new(AuditAction::TokenRefused, Outcome::Failure),
+        };
+        self.audit
+            .record_one(event.detail(Detail::new().code("reason", reason)))
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the caller's session: a LOGOUT event.
+    pub async fn logout(&self, principal: &Principal) -> AppResult<()> {
+        self.revoke(principal.session_id).await?;
+        self.audit
+            .record_one(
+                AuditEvent::new(AuditAction::Logout, Outcome::Success)
+                    .actor(principal.user_id, Some(principal.role))
+                    .detail(Detail::new().id("session", principal.session_id)),
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn revoke(&self, session_id: Uuid) -> AppResult<()> {
