@@ -134,6 +134,14 @@ pub fn page_size(first: Option<i32>, default: u64, max: u64) -> Result<u64, AppE
 }
 
 /// A UUID from a GraphQL `ID`.
+/// Splits rows fetched with `LIMIT limit + 1` into the page and whether
+/// more rows follow it.
+pub fn split_page<T>(mut rows: Vec<T>, limit: u64) -> (Vec<T>, bool) {
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    (rows, has_next_page)
+}
+
 pub fn parse_id(field: &'static str, raw: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(raw.trim()).map_err(|_| AppError::bad_input(format!("{field} is not a valid id")))
 }
@@ -172,5 +180,68 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret([REDACTED])");
+    }
+}
+
+/// A stored value outside its vocabulary. Only this server writes these
+/// columns, so it means a damaged row: the field fails loudly (INTERNAL,
+/// logged) rather than being shown as some other value. Deliberately not
+/// `Display`: it reaches a client only through the error mapping.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct UnknownStored(pub &'static str);
+
+/// A vocabulary stored as text: each variant's stored and schema name, and
+/// a checked parse that fails loudly on anything else.
+macro_rules! stored_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn parse(stored: &str) -> Result<$name, UnknownStored> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == stored)
+                    .ok_or(UnknownStored(stringify!($name)))
+            }
+        }
+    };
+}
+
+stored_enum!(AllergySeverity { Mild => "MILD", Moderate => "MODERATE", Severe => "SEVERE" });
+stored_enum!(NoteSensitivity {
+    Normal => "NORMAL",
+    Psychotherapy => "PSYCHOTHERAPY",
+    SubstanceUse => "SUBSTANCE_USE",
+});
+stored_enum!(InvoiceStatus { Issued => "ISSUED", Paid => "PAID", Void => "VOID" });
+stored_enum!(AssignmentKind { Attending => "ATTENDING", Nurse => "NURSE" });
+stored_enum!(Sex { Female => "FEMALE", Male => "MALE", Other => "OTHER", Unknown => "UNKNOWN" });
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Copy, Clone, Debug)]
+pub struct Date(pub chrono::NaiveDate);
+
+#[async_graphql::Scalar(name = "Date")]
+impl async_graphql::ScalarType for Date {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| async_graphql::InputValueError::custom("expected a date as YYYY-MM-DD")),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
     }
 }

@@ -62,6 +62,12 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<crate::domain::UnknownStored> for AppError {
+    fn from(e: crate::domain::UnknownStored) -> Self {
+        AppError::Internal(format!("stored {} is unknown", e.0))
+    }
+}
+
 impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {

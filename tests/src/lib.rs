@@ -211,6 +211,12 @@ impl TestApp {
         self.log.close();
     }
 
+    /// The URL of this test's database (a second connection, a second
+    /// writer, an operator command pointed at it).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Everything this app's server logged so far (and the harness's
     /// in-process operator commands run in `log_span`), one event a line.
     pub fn logs(&self) -> String {

@@ -22,6 +22,8 @@ use super::enrolment::{
     supersede,
 };
 use super::scope::patient_filter;
+use super::values::Account;
+use crate::audit::{AuditAction, Detail};
 use crate::auth::password;
 use crate::auth::sessions::SessionStore;
 use crate::domain::{Email, Password, parse_name};
@@ -35,14 +37,6 @@ pub struct StaffAccountRequest {
     pub name: String,
     pub role: Role,
     pub department_id: Option<Uuid>,
-}
-
-/// An account as the caller may see it: the e-mail only where the caller
-/// may read it (own account; staff e-mails with ACCOUNTS; a patient's login
-/// e-mail is that patient's CONTACT data).
-pub struct AccountView {
-    pub account: user::Model,
-    pub email_readable: bool,
 }
 
 /// Which e-mail domains staff accounts may use; empty: any.
@@ -69,7 +63,7 @@ impl AccountRules {
 }
 
 impl Caller {
-    pub async fn me(&self) -> AppResult<AccountView> {
+    pub async fn me(&self) -> AppResult<Account> {
         let principal = self.principal()?;
         let account = user::Entity::find_by_id(principal.user_id)
             .one(&self.db)
@@ -81,23 +75,23 @@ impl Caller {
     /// How the caller sees one account met outside the account list (a care
     /// team member, a freshly requested account): staff e-mails with
     /// ACCOUNTS, patients' e-mails to nobody but the patient.
-    pub fn account_view(&self, account: user::Model) -> AccountView {
+    /// An account as the caller may see it: the e-mail only where the caller
+    /// may read it (own account; staff e-mails with ACCOUNTS; a patient's
+    /// login e-mail is that patient's CONTACT data).
+    pub(super) fn account_view(&self, account: user::Model) -> Account {
         let own = self.principal.is_some_and(|p| p.user_id == account.id);
         let email_readable = own
             || (account.patient_id.is_none()
                 && account.role != Role::Patient.as_str()
                 && self.could_ever(Action::Read, FieldClass::Accounts));
-        AccountView {
-            account,
-            email_readable,
-        }
+        Account::new(account, email_readable)
     }
 
     /// With ACCOUNTS: every staff account, and the accounts of the patients
     /// whose record the caller may find (never a restricted one reached by
     /// ANY). With only STAFF_DIRECTORY: active staff, never patients'
     /// accounts (being a patient here is itself PHI).
-    pub async fn users(&self, role: Option<Role>) -> AppResult<Vec<AccountView>> {
+    pub async fn users(&self, role: Option<Role>) -> AppResult<Vec<Account>> {
         let principal = self.require(Action::Read, FieldClass::StaffDirectory)?;
         let staff = user::Column::Role.ne(Role::Patient.as_str());
         let now = Utc::now();
@@ -136,11 +130,11 @@ impl Caller {
         Ok(accounts
             .into_iter()
             .map(|account| match account.patient_id {
-                Some(patient_id) => AccountView {
-                    email_readable: contact.contains(&patient_id)
-                        || self.principal.is_some_and(|p| p.user_id == account.id),
-                    account,
-                },
+                Some(patient_id) => {
+                    let readable = contact.contains(&patient_id)
+                        || self.principal.is_some_and(|p| p.user_id == account.id);
+                    Account::new(account, readable)
+                }
                 None => self.account_view(account),
             })
             .collect())
@@ -183,10 +177,7 @@ impl Caller {
     /// only to the owner at enrolment, so a request reveals nothing of who
     /// is a patient.
     #[tracing::instrument(skip_all)]
-    pub async fn request_account(
-        &self,
-        request: StaffAccountRequest,
-    ) -> AppResult<(AccountView, EnrolmentCode)> {
+    pub async fn request_account(&self, request: StaffAccountRequest) -> AppResult<(Account, EnrolmentCode)> {
         let principal = self.require(Action::Create, FieldClass::Accounts)?;
         if request.role == Role::Patient {
             return Err(AppError::bad_input(
@@ -214,8 +205,9 @@ impl Caller {
             ));
         }
         let account_id = Uuid::new_v4();
+        let txn = self.begin_write().await?;
         let code = issue(
-            &self.db,
+            &txn,
             NewEnrolment {
                 kind: EnrolmentKind::StaffAccount,
                 account_id,
@@ -231,6 +223,12 @@ impl Caller {
             },
         )
         .await?;
+        let detail = Detail::new()
+            .code("kind", EnrolmentKind::StaffAccount.as_str())
+            .id("account", account_id)
+            .code("role", request.role.as_str());
+        let event = self.write_event(principal, AuditAction::AccountRequest, None, detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(
             target: "caregraph::security",
             user_id = %principal.user_id,
@@ -257,7 +255,7 @@ impl Caller {
     /// Opens a deactivated staff account again, by the same four-eyes
     /// enrolment as a new one: its owner sets a new password.
     #[tracing::instrument(skip_all)]
-    pub async fn reactivate_user(&self, id: &str) -> AppResult<(AccountView, EnrolmentCode)> {
+    pub async fn reactivate_user(&self, id: &str) -> AppResult<(Account, EnrolmentCode)> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "reactivate").await?;
         if target.active {
@@ -268,8 +266,9 @@ impl Caller {
                 "a patient's account is opened again by a new invitation from the desk",
             ));
         }
+        let txn = self.begin_write().await?;
         let code = issue(
-            &self.db,
+            &txn,
             NewEnrolment {
                 kind: EnrolmentKind::Reactivation,
                 account_id: target.id,
@@ -281,6 +280,11 @@ impl Caller {
             },
         )
         .await?;
+        let detail = Detail::new()
+            .code("kind", EnrolmentKind::Reactivation.as_str())
+            .id("account", target.id);
+        let event = self.write_event(principal, AuditAction::AccountRequest, None, detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, reactivated_user_id = %target.id, "account re-activation requested");
         Ok((self.account_view(target), code))
     }
@@ -297,9 +301,15 @@ impl Caller {
                 let request = Condition::all()
                     .add(account_enrolment::Column::AccountId.eq(id))
                     .add(account_enrolment::Column::Kind.eq(EnrolmentKind::StaffAccount.as_str()));
-                if supersede(&self.db, request, now).await? == 0 {
+                let txn = self.begin_write().await?;
+                if supersede(&txn, request, now).await? == 0 {
                     return Err(AppError::NotFound);
                 }
+                let detail = Detail::new()
+                    .id("account", id)
+                    .code("change", "REQUEST_CANCELLED");
+                let event = self.write_event(principal, AuditAction::AccountChange, None, detail);
+                self.commit_write(txn, event).await?;
                 tracing::info!(target: "caregraph::security", user_id = %principal.user_id, cancelled_user_id = %id, "account request cancelled");
                 return Ok(());
             }
@@ -311,7 +321,9 @@ impl Caller {
         // it; so do codes that could still re-open it.
         supersede(&txn, account_enrolment::Column::AccountId.eq(target.id), now).await?;
         user::Entity::delete_by_id(target.id).exec(&txn).await?;
-        txn.commit().await?;
+        let detail = Detail::new().id("account", target.id).code("change", "DELETED");
+        let event = self.write_event(principal, AuditAction::AccountChange, target.patient_id, detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deleted_user_id = %target.id, "account deleted");
         Ok(())
     }
@@ -319,7 +331,7 @@ impl Caller {
     /// Closes an account: its sessions end, any code that could re-open it
     /// stops working, and requests it made and nobody approved yet lapse.
     #[tracing::instrument(skip_all)]
-    pub async fn deactivate_user(&self, id: &str) -> AppResult<AccountView> {
+    pub async fn deactivate_user(&self, id: &str) -> AppResult<Account> {
         let principal = self.require(Action::Write, FieldClass::Accounts)?;
         let target = self.other_account(principal.user_id, id, "deactivate").await?;
         let now = Utc::now();
@@ -339,7 +351,11 @@ impl Caller {
         )
         .await?;
         SessionStore::revoke_all_for_user(&txn, updated.id).await?;
-        txn.commit().await?;
+        let detail = Detail::new()
+            .id("account", updated.id)
+            .code("change", "DEACTIVATED");
+        let event = self.write_event(principal, AuditAction::AccountChange, updated.patient_id, detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, deactivated_user_id = %updated.id, "account deactivated");
         Ok(self.account_view(updated))
     }

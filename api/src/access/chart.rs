@@ -17,11 +17,16 @@ use uuid::Uuid;
 
 use super::disclosure::Disclosed;
 use super::loaders::LoadError;
-use super::{Caller, PatientView};
+use super::patients::PatientAccess;
+use super::patients::PatientField;
+use super::writes::{changed_columns, id_of};
+use super::{Caller, PatientRecord, values};
+use crate::audit::{AuditAction, Detail};
 use crate::auth::Principal;
+use crate::domain::NoteSensitivity;
 use crate::domain::parse_id;
 use crate::error::{AppError, AppResult};
-use crate::policy::{Action, FieldClass};
+use crate::policy::{Action, ClassSet, FieldClass};
 
 /// A table of records that each belong to one patient.
 pub trait ChartRecord: EntityTrait + Related<patient::Entity> + Send + Sync + 'static
@@ -31,15 +36,23 @@ where
 {
     /// What the record is, in log lines.
     const NAME: &'static str;
+    /// The record as it leaves `access/`.
+    type Entry: From<Self::Model> + Send + Sync;
+    /// The `Patient` relation the records are read through; its class in
+    /// the policy's field table is the records' class.
+    const FIELD: PatientField;
     fn id_column() -> Self::Column;
     fn patient_column() -> Self::Column;
     /// Oldest first.
     fn order_column() -> Self::Column;
     fn patient_of(model: &Self::Model) -> Uuid;
-    /// Every class a record of this type can belong to.
-    const CLASSES: &'static [FieldClass];
-    /// The class a record belongs to; notes depend on their sensitivity.
-    fn class_of(model: &Self::Model) -> FieldClass;
+    /// A class a record can have instead of its relation's (a sensitive
+    /// note), which the policy grants apart.
+    const SPECIAL_CLASS: Option<FieldClass> = None;
+    /// Whether this record has `SPECIAL_CLASS` (notes: their sensitivity).
+    fn is_special(_model: &Self::Model) -> bool {
+        false
+    }
     fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache>;
     /// The author, for records whose visibility depends on it (notes).
     fn author_of(_model: &Self::Model) -> Option<Uuid> {
@@ -51,6 +64,17 @@ where
     fn readable_by(_caller: &Caller, _principal: Principal, _now: DateTime<Utc>) -> Condition {
         Condition::all()
     }
+}
+
+/// A chart entry as it leaves `access/`, with the table it is read from:
+/// what resolvers name to read one kind of record.
+pub trait ChartEntry: Sized + Send + Sync + 'static
+where
+    <Self::Table as EntityTrait>::Model:
+        Clone + Send + Sync + IntoActiveModel<<Self::Table as EntityTrait>::ActiveModel>,
+    <Self::Table as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
+{
+    type Table: ChartRecord<Entry = Self>;
 }
 
 /// Loads the records of many patients in one statement.
@@ -104,13 +128,11 @@ where
 }
 
 macro_rules! chart_record {
-    ($entity:ident, $name:literal, $order:ident, $loader:ident, [$($classes:expr),+], $class:expr, $author:expr) => {
-        chart_record!($entity, $name, $order, $loader, [$($classes),+], $class, $author, |_, _, _| Condition::all());
-    };
-    ($entity:ident, $name:literal, $order:ident, $loader:ident, [$($classes:expr),+], $class:expr, $author:expr, $readable:expr) => {
+    ($entity:ident, $name:literal, $entry:ident, $field:ident, $order:ident, $loader:ident) => {
         impl ChartRecord for $entity::Entity {
             const NAME: &'static str = $name;
-            const CLASSES: &'static [FieldClass] = &[$($classes),+];
+            type Entry = values::$entry;
+            const FIELD: PatientField = PatientField::$field;
             fn id_column() -> Self::Column {
                 $entity::Column::Id
             }
@@ -123,18 +145,13 @@ macro_rules! chart_record {
             fn patient_of(model: &Self::Model) -> Uuid {
                 model.patient_id
             }
-            fn class_of(#[allow(unused_variables)] model: &Self::Model) -> FieldClass {
-                $class(model)
-            }
             fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache> {
                 &caller.$loader
             }
-            fn author_of(#[allow(unused_variables)] model: &Self::Model) -> Option<Uuid> {
-                $author(model)
-            }
-            fn readable_by(caller: &Caller, principal: Principal, now: DateTime<Utc>) -> Condition {
-                $readable(caller, principal, now)
-            }
+        }
+
+        impl ChartEntry for values::$entry {
+            type Table = $entity::Entity;
         }
     };
 }
@@ -142,60 +159,61 @@ macro_rules! chart_record {
 chart_record!(
     diagnosis,
     "diagnosis",
+    Diagnosis,
+    Diagnoses,
     RecordedAt,
-    diagnoses,
-    [FieldClass::Clinical],
-    |_| FieldClass::Clinical,
-    |_| None
+    diagnoses
 );
 chart_record!(
     medication,
     "medication",
+    Medication,
+    Medications,
     StartsAt,
-    medications,
-    [FieldClass::Clinical],
-    |_| FieldClass::Clinical,
-    |_| None
+    medications
 );
-chart_record!(
-    allergy,
-    "allergy",
-    RecordedAt,
-    allergies,
-    [FieldClass::Clinical],
-    |_| FieldClass::Clinical,
-    |_| None
-);
-chart_record!(
-    coverage,
-    "coverage",
-    ValidFrom,
-    coverages,
-    [FieldClass::Billing],
-    |_| FieldClass::Billing,
-    |_| None
-);
-chart_record!(
-    invoice,
-    "invoice",
-    IssuedAt,
-    invoices,
-    [FieldClass::Billing],
-    |_| FieldClass::Billing,
-    |_| None
-);
-chart_record!(
-    clinical_note,
-    "clinical note",
-    WrittenAt,
-    notes,
-    [FieldClass::Notes, FieldClass::SensitiveNotes],
-    note_class,
-    |note: &clinical_note::Model| Some(note.author_id),
-    sensitive_notes_readable_by
-);
+chart_record!(allergy, "allergy", Allergy, Allergies, RecordedAt, allergies);
+chart_record!(coverage, "coverage", Coverage, Coverage, ValidFrom, coverages);
+chart_record!(invoice, "invoice", Invoice, Invoices, IssuedAt, invoices);
 
-pub const SENSITIVITY_NORMAL: &str = "NORMAL";
+impl ChartEntry for values::ClinicalNote {
+    type Table = clinical_note::Entity;
+}
+
+/// Notes: a sensitive one (psychotherapy, substance use) is SENSITIVE_NOTES,
+/// readable only by its author and the patient's attending doctor.
+impl ChartRecord for clinical_note::Entity {
+    const NAME: &'static str = "clinical note";
+    type Entry = values::ClinicalNote;
+    const FIELD: PatientField = PatientField::Notes;
+    const SPECIAL_CLASS: Option<FieldClass> = Some(FieldClass::SensitiveNotes);
+    fn id_column() -> Self::Column {
+        clinical_note::Column::Id
+    }
+    fn patient_column() -> Self::Column {
+        clinical_note::Column::PatientId
+    }
+    fn order_column() -> Self::Column {
+        clinical_note::Column::WrittenAt
+    }
+    fn patient_of(model: &Self::Model) -> Uuid {
+        model.patient_id
+    }
+    fn is_special(note: &Self::Model) -> bool {
+        is_sensitive(note)
+    }
+    fn loader(caller: &Caller) -> &DataLoader<RecordLoader<Self>, HashMapCache> {
+        &caller.notes
+    }
+    fn author_of(note: &Self::Model) -> Option<Uuid> {
+        Some(note.author_id)
+    }
+    fn readable_by(caller: &Caller, principal: Principal, now: DateTime<Utc>) -> Condition {
+        sensitive_notes_readable_by(caller, principal, now)
+    }
+}
+
+const SENSITIVITY_NORMAL: &str = NoteSensitivity::Normal.as_str();
 
 /// Anything but NORMAL is sensitive: an unknown sensitivity fails closed.
 fn is_sensitive(note: &clinical_note::Model) -> bool {
@@ -216,56 +234,94 @@ fn sensitive_notes_readable_by(caller: &Caller, principal: Principal, now: DateT
         .add(clinical_note::Column::PatientId.in_subquery(super::scope::attended_by(principal.user_id, now)))
 }
 
-fn note_class(note: &clinical_note::Model) -> FieldClass {
-    if is_sensitive(note) {
-        FieldClass::SensitiveNotes
-    } else {
-        FieldClass::Notes
-    }
-}
-
 impl Caller {
-    /// The records of one kind on a patient's chart, for the relation
-    /// `field` of `Patient`: `None` (denied) unless the policy lets the
-    /// caller read the relation's class; then each record is checked against
-    /// its own class (sensitive notes: author and attending doctor only).
-    pub async fn chart<E: ChartRecord>(
+    /// The class of one record: its relation's, from the policy's field
+    /// table, or its special class (a sensitive note).
+    fn class_of_record<E: ChartRecord>(&self, record: &E::Model) -> FieldClass
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
+        match E::SPECIAL_CLASS {
+            Some(special) if E::is_special(record) => special,
+            _ => self.patient_classes.of(E::FIELD),
+        }
+    }
+
+    /// The records of one kind on a disclosed patient's chart: `None`
+    /// (refused) unless the door allowed the relation's class; then each
+    /// record is checked against its own class (sensitive notes: author and
+    /// attending doctor only), and a special class read is recorded too.
+    pub async fn chart<V: ChartEntry>(&self, patient: &PatientRecord) -> AppResult<Option<Disclosed<Vec<V>>>>
+    where
+        <V::Table as EntityTrait>::Model:
+            Clone + Send + Sync + IntoActiveModel<<V::Table as EntityTrait>::ActiveModel>,
+        <V::Table as EntityTrait>::ActiveModel: ActiveModelBehavior + Send,
+    {
+        self.chart_rows::<V::Table>(patient).await
+    }
+
+    async fn chart_rows<E: ChartRecord>(
         &self,
-        patient: &PatientView,
-        field: &str,
-    ) -> AppResult<Option<Disclosed<Vec<E::Model>>>>
+        patient: &PatientRecord,
+    ) -> AppResult<Option<Disclosed<Vec<E::Entry>>>>
     where
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
         let principal = self.principal()?;
-        self.relation(patient, field, || async {
-            Ok(E::loader(self)
-                .load_one(patient.id())
-                .await?
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|record| self.may_read_record::<E>(principal, patient, record))
-                .collect())
-        })
-        .await
+        let rows = self
+            .relation(
+                patient,
+                E::FIELD,
+                || async {
+                    Ok(E::loader(self)
+                        .load_one(patient.access.id())
+                        .await?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|record| self.may_read_record::<E>(principal, &patient.access, record))
+                        .collect::<Vec<_>>())
+                },
+                |rows| match E::SPECIAL_CLASS {
+                    Some(special) if rows.iter().any(E::is_special) => ClassSet::from_iter([special]),
+                    _ => ClassSet::default(),
+                },
+            )
+            .await?;
+        Ok(rows.map(|rows| rows.map(|rows| rows.into_iter().map(E::Entry::from).collect())))
     }
 
-    /// Adds a record to a patient's chart, if the caller may write its class there.
+    /// Adds a record to a patient's chart, if the caller may write its class
+    /// there; `special` says the new record has the type's special class.
     pub async fn add_record<E: ChartRecord>(
         &self,
         patient_id: &str,
-        class: FieldClass,
+        special: bool,
         build: impl FnOnce(Uuid, Uuid) -> E::ActiveModel,
-    ) -> AppResult<E::Model>
+    ) -> AppResult<E::Entry>
     where
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
-        let (principal, patient) = self.patient_for_write(patient_id, Action::Write, class).await?;
-        let model = build(patient.id(), principal.user_id).insert(&self.db).await?;
+        let class = match E::SPECIAL_CLASS {
+            Some(class) if special => class,
+            _ => self.patient_classes.of(E::FIELD),
+        };
+        let found = self.patient_for_write(patient_id, Action::Write, class).await;
+        let asked_for = parse_id("patientId", patient_id).ok();
+        let (principal, patient) = self.noting_refusal(found, AuditAction::Create, asked_for, E::NAME)?;
+        let txn = self.begin_write().await?;
+        let model = build(patient.id(), principal.user_id).insert(&txn).await?;
+        let detail = Detail::new().code("record", E::NAME);
+        let detail = match id_of(&model, E::id_column()) {
+            Some(id) => detail.id("id", id),
+            None => detail,
+        };
+        let event = self.write_event(principal, AuditAction::Create, Some(patient.id()), detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record added");
-        Ok(model)
+        Ok(model.into())
     }
 
     /// Changes a record, if the caller may write its class for its patient.
@@ -274,17 +330,48 @@ impl Caller {
         &self,
         record_id: &str,
         change: impl FnOnce(Principal, &E::Model, &mut E::ActiveModel) -> AppResult<()>,
-    ) -> AppResult<E::Model>
+    ) -> AppResult<E::Entry>
     where
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
         let principal = self.principal()?;
+        let found = self.changeable_record::<E>(principal, record_id).await;
+        let (record, patient) = self.noting_refusal(found, AuditAction::Write, None, E::NAME)?;
+        let mut active = record.clone().into_active_model();
+        change(principal, &record, &mut active)?;
+        let changed = changed_columns(&active);
+        let txn = self.begin_write().await?;
+        let model = active.update(&txn).await?;
+        let detail = Detail::new().code("record", E::NAME).names("changed", changed);
+        let detail = match id_of(&model, E::id_column()) {
+            Some(id) => detail.id("id", id),
+            None => detail,
+        };
+        let event = self.write_event(principal, AuditAction::Write, Some(patient.id()), detail);
+        self.commit_write(txn, event).await?;
+        tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record changed");
+        Ok(model.into())
+    }
+
+    /// A record the caller may change, with its patient; refused as
+    /// FORBIDDEN or NOT_FOUND otherwise.
+    async fn changeable_record<E: ChartRecord>(
+        &self,
+        principal: Principal,
+        record_id: &str,
+    ) -> AppResult<(E::Model, PatientAccess)>
+    where
+        E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+        E::ActiveModel: ActiveModelBehavior + Send,
+    {
         // Refuse before any lookup what the role could never change, so the
         // answer says nothing about whether the record exists.
-        if !E::CLASSES
-            .iter()
-            .any(|c| self.policy.could_ever(principal.role, Action::Write, *c))
+        let classes = [Some(self.patient_classes.of(E::FIELD)), E::SPECIAL_CLASS];
+        if !classes
+            .into_iter()
+            .flatten()
+            .any(|c| self.policy.could_ever(principal.role, Action::Write, c))
         {
             return Err(AppError::forbidden("your role may not change this"));
         }
@@ -297,15 +384,11 @@ impl Caller {
         if !self.may_read_record::<E>(principal, &patient, &record) {
             return Err(AppError::NotFound);
         }
-        let class = E::class_of(&record);
+        let class = self.class_of_record::<E>(&record);
         if !patient.may(Action::Write, class) {
             return Err(AppError::forbidden("you may not change this part of the chart"));
         }
-        let mut active = record.clone().into_active_model();
-        change(principal, &record, &mut active)?;
-        let model = active.update(&self.db).await?;
-        tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record changed");
-        Ok(model)
+        Ok((record, patient))
     }
 }
 
@@ -313,16 +396,19 @@ impl Caller {
     fn may_read_record<E: ChartRecord>(
         &self,
         principal: Principal,
-        patient: &PatientView,
+        patient: &PatientAccess,
         record: &E::Model,
     ) -> bool
     where
         E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
         E::ActiveModel: ActiveModelBehavior + Send,
     {
-        let class = E::class_of(record);
+        let class = self.class_of_record::<E>(record);
+        // A special record is among its relation's rows: readable where the
+        // relation is, then narrowed by its own rule.
         let readable = patient.may(Action::Read, class)
-            || (class == FieldClass::SensitiveNotes && patient.may(Action::Read, FieldClass::Notes));
+            || (Some(class) == E::SPECIAL_CLASS
+                && patient.may(Action::Read, self.patient_classes.of(E::FIELD)));
         if !readable {
             return false;
         }
@@ -333,7 +419,7 @@ impl Caller {
 /// Sensitive notes: only their author and the attending doctor, and only
 /// with SENSITIVE_NOTES granted. A sensitive record without an author is the
 /// attending doctor's alone.
-fn may_read_sensitive(principal: Principal, patient: &PatientView, author: Option<uuid::Uuid>) -> bool {
+fn may_read_sensitive(principal: Principal, patient: &PatientAccess, author: Option<uuid::Uuid>) -> bool {
     patient.may(Action::Read, FieldClass::SensitiveNotes)
         && (author == Some(principal.user_id) || patient.attending())
 }

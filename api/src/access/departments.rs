@@ -7,20 +7,24 @@ use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::Caller;
+use super::values::Department;
 use crate::domain::parse_name;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
 
 impl Caller {
-    pub async fn departments(&self) -> AppResult<Vec<department::Model>> {
+    pub async fn departments(&self) -> AppResult<Vec<Department>> {
         self.require(Action::Read, FieldClass::Departments)?;
         Ok(department::Entity::find()
             .order_by_asc(department::Column::Name)
             .all(&self.db)
-            .await?)
+            .await?
+            .into_iter()
+            .map(Department::from)
+            .collect())
     }
 
-    pub async fn create_department(&self, name: &str) -> AppResult<department::Model> {
+    pub async fn create_department(&self, name: &str) -> AppResult<Department> {
         let principal = self.require(Action::Create, FieldClass::Departments)?;
         let name = parse_name("name", name)?;
         let created = department::ActiveModel {
@@ -32,12 +36,12 @@ impl Caller {
         .await
         .map_err(|e| AppError::unique_or_database(e, "a department with this name already exists"))?;
         tracing::info!(user_id = %principal.user_id, department_id = %created.id, "department created");
-        Ok(created)
+        Ok(created.into())
     }
 }
 
 impl Caller {
-    pub async fn rename_department(&self, id: &str, name: &str) -> AppResult<department::Model> {
+    pub async fn rename_department(&self, id: &str, name: &str) -> AppResult<Department> {
         let principal = self.require(Action::Write, FieldClass::Departments)?;
         let id = crate::domain::parse_id("id", id)?;
         let name = parse_name("name", name)?;
@@ -52,7 +56,7 @@ impl Caller {
             .await
             .map_err(|e| AppError::unique_or_database(e, "a department with this name already exists"))?;
         tracing::info!(user_id = %principal.user_id, department_id = %renamed.id, "department renamed");
-        Ok(renamed)
+        Ok(renamed.into())
     }
 }
 

@@ -26,6 +26,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Caller;
+use crate::audit::{AuditAction, AuditEvent, Detail, Outcome};
 use crate::auth::password;
 use crate::domain::{Email, Password, parse_id, sha256_hex};
 use crate::error::{AppError, AppResult};
@@ -217,8 +218,9 @@ impl Caller {
         // Only a patient the desk can see; a restricted one is NOT_FOUND.
         let record = self.visible_patient(principal, patient_id).await?;
         let needs_approval = record.had_account() || self.guesses_spent(patient_id).await?;
+        let txn = self.begin_write().await?;
         let code = issue(
-            &self.db,
+            &txn,
             NewEnrolment {
                 kind: EnrolmentKind::PatientAccount,
                 account_id: Uuid::new_v4(),
@@ -230,6 +232,11 @@ impl Caller {
             },
         )
         .await?;
+        let detail = Detail::new()
+            .code("kind", EnrolmentKind::PatientAccount.as_str())
+            .id("account", code.account_id);
+        let event = self.write_event(principal, AuditAction::AccountRequest, Some(patient_id), detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(
             target: "caregraph::security",
             user_id = %principal.user_id,
@@ -274,6 +281,7 @@ impl Caller {
             self.visible_patient(principal, patient_id).await?;
         }
         let half = new_half();
+        let txn = self.begin_write().await?;
         let approved = account_enrolment::Entity::update_many()
             .col_expr(
                 account_enrolment::Column::ApprovedBy,
@@ -286,16 +294,27 @@ impl Caller {
             )
             .filter(account_enrolment::Column::Id.eq(pending.id))
             .filter(account_enrolment::Column::ApprovedBy.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if approved.rows_affected != 1 {
             return Err(AppError::bad_input("this request has already been approved"));
         }
+        let kind = EnrolmentKind::parse(&pending.kind)?;
+        let detail = Detail::new()
+            .code("kind", kind.as_str())
+            .id("account", account_id);
+        let event = self.write_event(
+            principal,
+            AuditAction::AccountApproval,
+            pending.patient_id,
+            detail,
+        );
+        self.commit_write(txn, event).await?;
         tracing::info!(
             target: "caregraph::security",
             user_id = %principal.user_id,
             account_id = %account_id,
-            kind = EnrolmentKind::parse(&pending.kind)?.as_str(),
+            kind = kind.as_str(),
             "account request approved"
         );
         Ok(half)
@@ -483,7 +502,11 @@ impl Caller {
         )
         .await?;
         mark_had_account(&txn, record.id).await?;
-        txn.commit().await?;
+        let event = AuditEvent::new(AuditAction::Enrolment, Outcome::Success)
+            .actor(enrolment.account_id, Some(Role::Patient))
+            .patients([record.id])
+            .detail(Detail::new().code("kind", EnrolmentKind::PatientAccount.as_str()));
+        self.commit_write(txn, event).await?;
         tracing::info!(target: "caregraph::security", patient_account_id = %enrolment.account_id, "patient enrolled");
         Ok(())
     }
@@ -545,7 +568,10 @@ impl Caller {
                 }
             }
         }
-        txn.commit().await?;
+        let event = AuditEvent::new(AuditAction::Enrolment, Outcome::Success)
+            .actor(enrolment.account_id, None)
+            .detail(Detail::new().code("kind", kind.as_str()));
+        self.commit_write(txn, event).await?;
         tracing::info!(target: "caregraph::security", account_id = %enrolment.account_id, kind = kind.as_str(), "account enrolled");
         Ok(())
     }

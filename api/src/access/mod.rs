@@ -1,7 +1,10 @@
 //! The policy enforcement point. A `Caller` is the only handle through which
 //! GraphQL resolvers reach data: every method asks the policy first, list
-//! queries carry the caller's scope as a SQL filter, and patient rows leave
-//! only as `PatientView`s that carry what this caller may read of them.
+//! queries carry the caller's scope as a SQL filter, and a patient leaves
+//! only as a `PatientRecord` whose fields are already decided (value or
+//! withheld). Inside, a `PatientAccess` (a patient found in the caller's
+//! scope, with the permissions computed for it) is the capability every
+//! read and write of that patient's chart, vitals and care team starts from.
 //!
 //! Every read of patient data leaves through one door, `disclosure`: a
 //! field of a patient, a chart relation, vitals, the care team, research
@@ -22,7 +25,10 @@ mod records;
 mod research;
 mod review;
 mod scope;
+mod values;
+pub mod visibility;
 mod vitals;
+mod writes;
 
 use std::sync::Arc;
 
@@ -30,29 +36,33 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
 use sea_orm::DatabaseConnection;
 
-pub use accounts::{
-    AccountRules, AccountView, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account,
-};
+pub use accounts::{AccountRules, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account};
 pub use care_team::NewAssignment;
 pub use disclosure::{Disclosed, DisclosureCounter};
 pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use patients::{
-    PATIENT_TYPE, PatientChanges, PatientFilter, PatientPage, PatientView, Prefetch, RELATIONS,
+    PATIENT_TYPE, PatientChanges, PatientClasses, PatientField, PatientFilter, PatientPage, PatientRecord,
+    PatientSelection, Redacted,
 };
 pub use research::{
     DeidentifiedPage, DeidentifiedPatient, PSEUDONYM_KEY_NAME, ResearchRelease, unrestricted_publish_release,
 };
 pub use review::{ExplainedDecision, Explanation};
+pub use values::{
+    Account, Allergy, CareAssignment, ClinicalNote, Coverage, Department, Diagnosis, Invoice, Medication,
+    Observation, OwnAccount, SignedIn,
+};
 pub use vitals::{NewObservation, VitalSign};
 
+use crate::audit::{Audit, RequestEvents};
 use crate::auth::Principal;
-use crate::auth::sessions::{Issued, SessionStore};
+use crate::auth::sessions::SessionStore;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Policy, Role};
 use chart::{RecordLoader, record_loader};
 use loaders::{CareRelationLoader, NurseLoader, ObservationLoader};
 
-pub use chart::{ChartRecord, SENSITIVITY_NORMAL};
+pub use chart::{ChartEntry, ChartRecord};
 pub use records::{
     AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,
     NewInvoice, NewMedication, NewNote,
@@ -62,6 +72,8 @@ pub use records::{
 #[derive(Clone)]
 pub struct Services {
     pub policy: Arc<Policy>,
+    /// The class of each patient field, from the policy, resolved once.
+    pub patient_classes: Arc<PatientClasses>,
     pub db: DatabaseConnection,
     pub sessions: Arc<SessionStore>,
     pub pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
@@ -69,6 +81,8 @@ pub struct Services {
     /// The shortest time between two research releases.
     pub research_release_min_interval: std::time::Duration,
     pub disclosures: DisclosureCounter,
+    /// The audit trail's writer.
+    pub audit: Audit,
 }
 
 pub struct Caller {
@@ -78,9 +92,13 @@ pub struct Caller {
     pseudonym_key: Arc<crate::domain::Secret<Vec<u8>>>,
     account_rules: Arc<AccountRules>,
     disclosures: DisclosureCounter,
+    audit: Audit,
+    /// The events of this request's reads, recorded before it is answered.
+    events: RequestEvents,
     /// The shortest time between two research releases.
     research_release_min_interval: std::time::Duration,
     policy: Arc<Policy>,
+    patient_classes: Arc<PatientClasses>,
     db: DatabaseConnection,
     sessions: Arc<SessionStore>,
     relations: DataLoader<CareRelationLoader, HashMapCache>,
@@ -95,16 +113,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// One per request: the loaders batch and cache within this request only.
-    pub fn new(principal: Option<Principal>, services: &Services) -> Caller {
+    /// One per request: the loaders batch and cache within this request
+    /// only; `events` gathers the request's audit events of reads.
+    pub fn new(principal: Option<Principal>, services: &Services, events: RequestEvents) -> Caller {
         let Services {
             policy,
+            patient_classes,
             db,
             sessions,
             pseudonym_key,
             account_rules,
             research_release_min_interval,
             disclosures,
+            audit,
         } = services.clone();
         let staff_id = principal.map(|p| p.user_id);
         Caller {
@@ -135,7 +156,10 @@ impl Caller {
             account_rules,
             research_release_min_interval,
             disclosures,
+            audit,
+            events,
             policy,
+            patient_classes,
             db,
             sessions,
         }
@@ -178,21 +202,21 @@ impl Caller {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
+    pub async fn login(&self, email: &str, password: String) -> AppResult<SignedIn> {
         self.one_credential_per_request()?;
-        self.sessions.login(email, password).await
+        Ok(self.sessions.login(email, password).await?.into())
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
+    pub async fn refresh(&self, refresh_token: &str) -> AppResult<SignedIn> {
         self.one_credential_per_request()?;
-        self.sessions.refresh(refresh_token).await
+        Ok(self.sessions.refresh(refresh_token).await?.into())
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self) -> AppResult<()> {
         let principal = self.principal()?;
-        self.sessions.revoke(principal.session_id).await?;
+        self.sessions.logout(&principal).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, "logout");
         Ok(())
     }

@@ -6,11 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::Set;
 use uuid::Uuid;
 
-use super::Caller;
-use super::chart::SENSITIVITY_NORMAL;
-use crate::domain::{parse_name, parse_optional_text};
+use super::{Caller, values};
+use crate::domain::{AllergySeverity, InvoiceStatus, NoteSensitivity, parse_name, parse_optional_text};
 use crate::error::{AppError, AppResult};
-use crate::policy::FieldClass;
 
 fn text(field: &'static str, raw: &str, max: usize) -> AppResult<String> {
     parse_optional_text(field, Some(raw), max)?
@@ -72,16 +70,16 @@ pub struct MedicationChange {
 pub struct NewAllergy {
     pub substance: String,
     pub reaction: String,
-    pub severity: &'static str,
+    pub severity: AllergySeverity,
 }
 
 pub struct AllergyChange {
     pub reaction: Option<String>,
-    pub severity: Option<&'static str>,
+    pub severity: Option<AllergySeverity>,
 }
 
 pub struct NewNote {
-    pub sensitivity: &'static str,
+    pub sensitivity: NoteSensitivity,
     pub body: String,
 }
 
@@ -132,24 +130,26 @@ fn nothing_to_change(any: bool) -> AppResult<()> {
 }
 
 impl Caller {
-    pub async fn record_diagnosis(&self, patient_id: &str, new: NewDiagnosis) -> AppResult<diagnosis::Model> {
+    pub async fn record_diagnosis(
+        &self,
+        patient_id: &str,
+        new: NewDiagnosis,
+    ) -> AppResult<values::Diagnosis> {
         let code = icd10(&new.icd10_code)?;
         let description = text("description", &new.description, 500)?;
-        self.add_record::<diagnosis::Entity>(patient_id, FieldClass::Clinical, |patient, me| {
-            diagnosis::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(patient),
-                icd10_code: Set(code),
-                description: Set(description),
-                recorded_by: Set(me),
-                recorded_at: Set(Utc::now()),
-                resolved_at: Set(None),
-            }
+        self.add_record::<diagnosis::Entity>(patient_id, false, |patient, me| diagnosis::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient),
+            icd10_code: Set(code),
+            description: Set(description),
+            recorded_by: Set(me),
+            recorded_at: Set(Utc::now()),
+            resolved_at: Set(None),
         })
         .await
     }
 
-    pub async fn change_diagnosis(&self, id: &str, change: DiagnosisChange) -> AppResult<diagnosis::Model> {
+    pub async fn change_diagnosis(&self, id: &str, change: DiagnosisChange) -> AppResult<values::Diagnosis> {
         nothing_to_change(change.description.is_some() || change.resolved.is_some())?;
         let description = change
             .description
@@ -167,7 +167,7 @@ impl Caller {
         .await
     }
 
-    pub async fn prescribe(&self, patient_id: &str, new: NewMedication) -> AppResult<medication::Model> {
+    pub async fn prescribe(&self, patient_id: &str, new: NewMedication) -> AppResult<values::Medication> {
         let starts_at = new.starts_at.unwrap_or_else(Utc::now);
         window(starts_at, new.ends_at)?;
         let (name, dose) = (parse_name("name", &new.name)?, text("dose", &new.dose, 100)?);
@@ -175,18 +175,16 @@ impl Caller {
             text("route", &new.route, 50)?,
             text("frequency", &new.frequency, 100)?,
         );
-        self.add_record::<medication::Entity>(patient_id, FieldClass::Clinical, |patient, me| {
-            medication::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(patient),
-                name: Set(name),
-                dose: Set(dose),
-                route: Set(route),
-                frequency: Set(frequency),
-                prescribed_by: Set(me),
-                starts_at: Set(starts_at),
-                ends_at: Set(new.ends_at),
-            }
+        self.add_record::<medication::Entity>(patient_id, false, |patient, me| medication::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient),
+            name: Set(name),
+            dose: Set(dose),
+            route: Set(route),
+            frequency: Set(frequency),
+            prescribed_by: Set(me),
+            starts_at: Set(starts_at),
+            ends_at: Set(new.ends_at),
         })
         .await
     }
@@ -195,7 +193,7 @@ impl Caller {
         &self,
         id: &str,
         change: MedicationChange,
-    ) -> AppResult<medication::Model> {
+    ) -> AppResult<values::Medication> {
         nothing_to_change(change.dose.is_some() || change.frequency.is_some() || change.ends_at.is_some())?;
         let dose = change.dose.map(|d| text("dose", &d, 100)).transpose()?;
         let frequency = change.frequency.map(|f| text("frequency", &f, 100)).transpose()?;
@@ -215,24 +213,22 @@ impl Caller {
         .await
     }
 
-    pub async fn record_allergy(&self, patient_id: &str, new: NewAllergy) -> AppResult<allergy::Model> {
+    pub async fn record_allergy(&self, patient_id: &str, new: NewAllergy) -> AppResult<values::Allergy> {
         let substance = text("substance", &new.substance, 200)?;
         let reaction = text("reaction", &new.reaction, 500)?;
-        self.add_record::<allergy::Entity>(patient_id, FieldClass::Clinical, |patient, me| {
-            allergy::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(patient),
-                substance: Set(substance),
-                reaction: Set(reaction),
-                severity: Set(new.severity.to_owned()),
-                recorded_by: Set(me),
-                recorded_at: Set(Utc::now()),
-            }
+        self.add_record::<allergy::Entity>(patient_id, false, |patient, me| allergy::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient),
+            substance: Set(substance),
+            reaction: Set(reaction),
+            severity: Set(new.severity.as_str().to_owned()),
+            recorded_by: Set(me),
+            recorded_at: Set(Utc::now()),
         })
         .await
     }
 
-    pub async fn change_allergy(&self, id: &str, change: AllergyChange) -> AppResult<allergy::Model> {
+    pub async fn change_allergy(&self, id: &str, change: AllergyChange) -> AppResult<values::Allergy> {
         nothing_to_change(change.reaction.is_some() || change.severity.is_some())?;
         let reaction = change.reaction.map(|r| text("reaction", &r, 500)).transpose()?;
         self.change_record::<allergy::Entity>(id, |_, _, row| {
@@ -240,27 +236,23 @@ impl Caller {
                 row.reaction = Set(r);
             }
             if let Some(s) = change.severity {
-                row.severity = Set(s.to_owned());
+                row.severity = Set(s.as_str().to_owned());
             }
             Ok(())
         })
         .await
     }
 
-    pub async fn write_note(&self, patient_id: &str, new: NewNote) -> AppResult<clinical_note::Model> {
+    pub async fn write_note(&self, patient_id: &str, new: NewNote) -> AppResult<values::ClinicalNote> {
         let body = text("body", &new.body, 20_000)?;
-        let class = if new.sensitivity == SENSITIVITY_NORMAL {
-            FieldClass::Notes
-        } else {
-            FieldClass::SensitiveNotes
-        };
+        let sensitive = new.sensitivity != NoteSensitivity::Normal;
         let now = Utc::now();
-        self.add_record::<clinical_note::Entity>(patient_id, class, |patient, me| {
+        self.add_record::<clinical_note::Entity>(patient_id, sensitive, |patient, me| {
             clinical_note::ActiveModel {
                 id: Set(Uuid::new_v4()),
                 patient_id: Set(patient),
                 author_id: Set(me),
-                sensitivity: Set(new.sensitivity.to_owned()),
+                sensitivity: Set(new.sensitivity.as_str().to_owned()),
                 body: Set(body),
                 written_at: Set(now),
                 updated_at: Set(now),
@@ -270,7 +262,7 @@ impl Caller {
     }
 
     /// Only the author amends a note.
-    pub async fn amend_note(&self, id: &str, body: &str) -> AppResult<clinical_note::Model> {
+    pub async fn amend_note(&self, id: &str, body: &str) -> AppResult<values::ClinicalNote> {
         let body = text("body", body, 20_000)?;
         self.change_record::<clinical_note::Entity>(id, |me, current, row| {
             if current.author_id != me.user_id {
@@ -283,29 +275,27 @@ impl Caller {
         .await
     }
 
-    pub async fn add_coverage(&self, patient_id: &str, new: NewCoverage) -> AppResult<coverage::Model> {
+    pub async fn add_coverage(&self, patient_id: &str, new: NewCoverage) -> AppResult<values::Coverage> {
         if new.valid_to.is_some_and(|to| to < new.valid_from) {
             return Err(AppError::bad_input("validTo must not come before validFrom"));
         }
         let payer = text("payer", &new.payer, 200)?;
         let plan = text("plan", &new.plan, 200)?;
         let member_id = text("memberId", &new.member_id, 64)?;
-        self.add_record::<coverage::Entity>(patient_id, FieldClass::Billing, |patient, me| {
-            coverage::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(patient),
-                payer: Set(payer),
-                plan: Set(plan),
-                member_id: Set(member_id),
-                valid_from: Set(new.valid_from),
-                valid_to: Set(new.valid_to),
-                recorded_by: Set(me),
-            }
+        self.add_record::<coverage::Entity>(patient_id, false, |patient, me| coverage::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient),
+            payer: Set(payer),
+            plan: Set(plan),
+            member_id: Set(member_id),
+            valid_from: Set(new.valid_from),
+            valid_to: Set(new.valid_to),
+            recorded_by: Set(me),
         })
         .await
     }
 
-    pub async fn change_coverage(&self, id: &str, change: CoverageChange) -> AppResult<coverage::Model> {
+    pub async fn change_coverage(&self, id: &str, change: CoverageChange) -> AppResult<values::Coverage> {
         nothing_to_change(change.plan.is_some() || change.member_id.is_some() || change.valid_to.is_some())?;
         let plan = change.plan.map(|p| text("plan", &p, 200)).transpose()?;
         let member_id = change.member_id.map(|m| text("memberId", &m, 64)).transpose()?;
@@ -327,7 +317,7 @@ impl Caller {
         .await
     }
 
-    pub async fn issue_invoice(&self, patient_id: &str, new: NewInvoice) -> AppResult<invoice::Model> {
+    pub async fn issue_invoice(&self, patient_id: &str, new: NewInvoice) -> AppResult<values::Invoice> {
         if new.amount_cents <= 0 || new.amount_cents > 10_000_000_000 {
             return Err(AppError::bad_input(
                 "amountCents must be positive and at most 100,000,000.00",
@@ -335,35 +325,35 @@ impl Caller {
         }
         let description = text("description", &new.description, 500)?;
         let currency = currency(&new.currency)?;
-        self.add_record::<invoice::Entity>(patient_id, FieldClass::Billing, |patient, me| {
-            invoice::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                patient_id: Set(patient),
-                description: Set(description),
-                amount_cents: Set(new.amount_cents),
-                currency: Set(currency),
-                status: Set("ISSUED".to_owned()),
-                issued_by: Set(me),
-                issued_at: Set(Utc::now()),
-            }
+        self.add_record::<invoice::Entity>(patient_id, false, |patient, me| invoice::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            patient_id: Set(patient),
+            description: Set(description),
+            amount_cents: Set(new.amount_cents),
+            currency: Set(currency),
+            status: Set(InvoiceStatus::Issued.as_str().to_owned()),
+            issued_by: Set(me),
+            issued_at: Set(Utc::now()),
         })
         .await
     }
 
     /// ISSUED -> PAID or VOID; nothing leaves PAID or VOID.
-    pub async fn set_invoice_status(&self, id: &str, status: &'static str) -> AppResult<invoice::Model> {
+    pub async fn set_invoice_status(&self, id: &str, status: InvoiceStatus) -> AppResult<values::Invoice> {
         self.change_record::<invoice::Entity>(id, |_, current, row| {
+            let from = InvoiceStatus::parse(&current.status)?;
             let allowed = matches!(
-                (current.status.as_str(), status),
-                ("ISSUED", "PAID") | ("ISSUED", "VOID")
+                (from, status),
+                (InvoiceStatus::Issued, InvoiceStatus::Paid) | (InvoiceStatus::Issued, InvoiceStatus::Void)
             );
             if !allowed {
                 return Err(AppError::bad_input(format!(
-                    "an invoice that is {} cannot become {status}",
-                    current.status
+                    "an invoice that is {} cannot become {}",
+                    from.as_str(),
+                    status.as_str()
                 )));
             }
-            row.status = Set(status.to_owned());
+            row.status = Set(status.as_str().to_owned());
             Ok(())
         })
         .await

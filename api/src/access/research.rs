@@ -30,6 +30,8 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::disclosure::{Disclosed, Subject};
+use crate::audit::{Audit, AuditAction, AuditEvent, Detail, Outcome, Purpose};
+use crate::auth::Principal;
 use crate::domain::{Secret, page_size};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
@@ -212,9 +214,10 @@ async fn deidentify_batch(
 /// Not a policy check: callers decide who may publish.
 async fn publish(
     db: &DatabaseConnection,
+    audit: &Audit,
     key: &Secret<Vec<u8>>,
     min_interval: Duration,
-    created_by: Option<Uuid>,
+    created_by: Option<Principal>,
 ) -> AppResult<ResearchRelease> {
     let now = Utc::now();
     let today = now.date_naive();
@@ -242,7 +245,7 @@ async fn publish(
         number: Set(number),
         released_on: Set(today),
         created_at: Set(now),
-        created_by: Set(created_by),
+        created_by: Set(created_by.map(|p| p.user_id)),
         patient_count: Set(0),
     }
     .insert(&txn)
@@ -277,6 +280,21 @@ async fn publish(
     let mut stored: research_release::ActiveModel = release.into();
     stored.patient_count = Set(position);
     let release = stored.update(&txn).await?;
+    // The release is an export of (de-identified) data: on the trail with it.
+    let event = AuditEvent::new(AuditAction::ResearchRelease, Outcome::Success)
+        .classes([FieldClass::Deidentified])
+        .purpose(Purpose::Research)
+        .detail(
+            Detail::new()
+                .id("release", release.id)
+                .count("number", i64::from(release.number))
+                .count("patients", i64::from(release.patient_count)),
+        );
+    let event = match created_by {
+        Some(principal) => event.actor(principal.user_id, Some(principal.role)),
+        None => event,
+    };
+    audit.record_in(&txn, vec![event]).await?;
     txn.commit().await?;
     Ok(ResearchRelease::from(&release))
 }
@@ -289,7 +307,8 @@ pub async fn unrestricted_publish_release(
     min_interval: Duration,
 ) -> AppResult<ResearchRelease> {
     let key = crate::auth::sessions::shared_key(db, PSEUDONYM_KEY_NAME).await?;
-    let release = publish(db, &key, min_interval, None).await?;
+    let audit = Audit::start(db.clone());
+    let release = publish(db, &audit, &key, min_interval, None).await?;
     tracing::info!(
         target: "caregraph::security",
         release = release.number,
@@ -328,7 +347,12 @@ impl Caller {
         after: Option<&str>,
     ) -> AppResult<Disclosed<DeidentifiedPage>> {
         let page = self.deidentified_page(first, after).await?;
-        Ok(self.disclose_allowed(Subject::Clinic, FieldClass::Deidentified, page))
+        Ok(self.disclose_allowed(
+            crate::audit::AuditAction::Read,
+            Subject::Clinic,
+            FieldClass::Deidentified,
+            page,
+        ))
     }
 
     async fn deidentified_page(
@@ -363,15 +387,14 @@ impl Caller {
                 ));
             }
         };
-        let mut rows = research_release_row::Entity::find()
+        let rows = research_release_row::Entity::find()
             .filter(research_release_row::Column::ReleaseId.eq(release.id))
             .filter(research_release_row::Column::Position.gte(offset))
             .order_by_asc(research_release_row::Column::Position)
             .limit(limit + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
+        let (rows, has_next_page) = crate::domain::split_page(rows, limit);
         let end_cursor = rows.last().map(|r| cursor(release.number, r.position + 1));
         let patients = rows
             .into_iter()
@@ -394,9 +417,10 @@ impl Caller {
         let principal = self.require(Action::Create, FieldClass::Deidentified)?;
         let release = publish(
             &self.db,
+            &self.audit,
             &self.pseudonym_key,
             self.research_release_min_interval,
-            Some(principal.user_id),
+            Some(principal),
         )
         .await?;
         tracing::info!(

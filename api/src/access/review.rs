@@ -37,7 +37,12 @@ impl Caller {
     pub async fn explain_access(&self, user_id: &str, patient_id: &str) -> AppResult<Disclosed<Explanation>> {
         let patient = parse_id("patientId", patient_id)?;
         let explanation = self.explanation(user_id, patient_id).await?;
-        Ok(self.disclose_allowed(Subject::Patient(patient), FieldClass::AccessReview, explanation))
+        Ok(self.disclose_allowed(
+            crate::audit::AuditAction::ExplainAccess,
+            Subject::Patient(patient),
+            FieldClass::AccessReview,
+            explanation,
+        ))
     }
 
     async fn explanation(&self, user_id: &str, patient_id: &str) -> AppResult<Explanation> {

@@ -10,11 +10,12 @@ use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::domain::AssignmentKind;
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Policy, Relationships, Scope};
 
-pub const ATTENDING: &str = "ATTENDING";
-pub const NURSE: &str = "NURSE";
+pub const ATTENDING: &str = AssignmentKind::Attending.as_str();
+pub const NURSE: &str = AssignmentKind::Nurse.as_str();
 
 /// Assignments that hold right now: started, not ended, not revoked.
 pub fn active_assignment(now: DateTime<Utc>) -> Condition {

@@ -1,4 +1,4 @@
-//! Vital signs: read with the CLINICAL class, recorded at the bedside.
+//! Vital signs: read and recorded under the class of `Patient.observations`.
 
 use caregraph_entity::observation;
 use chrono::{DateTime, Duration, Utc};
@@ -6,7 +6,10 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::disclosure::Disclosed;
-use super::{Caller, PatientView};
+use super::patients::PatientField;
+use super::values::Observation;
+use super::{Caller, PatientRecord};
+use crate::audit::{AuditAction, Detail};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass};
 
@@ -87,69 +90,81 @@ fn check_plausible(kind: VitalSign, value: f64) -> AppResult<()> {
 }
 
 impl Caller {
-    /// Vital signs of a patient, for the relation `field` of `Patient`:
-    /// `None` (denied) unless the caller may read its class.
+    /// Vital signs of a disclosed patient, newest first: `None` (refused)
+    /// unless the door allowed their class.
     pub async fn observations(
         &self,
-        patient: &PatientView,
-        field: &str,
-    ) -> AppResult<Option<Disclosed<Vec<observation::Model>>>> {
-        self.relation(patient, field, || async {
-            Ok(self
-                .observations
-                .load_one(patient.id())
-                .await?
-                .unwrap_or_default())
-        })
-        .await
+        patient: &PatientRecord,
+    ) -> AppResult<Option<Disclosed<Vec<Observation>>>> {
+        let rows = self
+            .related(patient, PatientField::Observations, &self.observations)
+            .await?;
+        Ok(rows.map(|rows| rows.map(|rows| rows.into_iter().map(Observation::from).collect())))
     }
 
-    pub async fn correct_observation(&self, id: &str, value: f64) -> AppResult<observation::Model> {
+    /// The class vital signs are written and read under, from the policy.
+    fn vitals(&self) -> FieldClass {
+        self.patient_classes.of(PatientField::Observations)
+    }
+
+    pub async fn correct_observation(&self, id: &str, value: f64) -> AppResult<Observation> {
         let principal = self.principal()?;
         if !self
             .policy
-            .could_ever(principal.role, Action::Write, FieldClass::Vitals)
+            .could_ever(principal.role, Action::Write, self.vitals())
         {
             return Err(AppError::forbidden("your role may not change vital signs"));
         }
         let id = crate::domain::parse_id("id", id)?;
-        let (current, patient) = self
+        let found = self
             .record_in_scope::<observation::Entity>(
                 principal,
                 observation::Column::Id,
                 id,
                 sea_orm::Condition::all(),
             )
-            .await?;
-        if !patient.may(Action::Write, FieldClass::Vitals) {
-            return Err(AppError::forbidden(
-                "you may not change vital signs of this patient",
-            ));
-        }
+            .await
+            .and_then(|(current, patient)| {
+                if patient.may(Action::Write, self.vitals()) {
+                    Ok((current, patient))
+                } else {
+                    Err(AppError::forbidden(
+                        "you may not change vital signs of this patient",
+                    ))
+                }
+            });
+        let (current, patient) = self.noting_refusal(found, AuditAction::Write, None, "observation")?;
         let kind = VitalSign::parse(&current.kind)
             .ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?;
         check_plausible(kind, value)?;
         let mut row: observation::ActiveModel = current.into();
         row.value = Set(value);
-        let model = row.update(&self.db).await?;
+        let txn = self.begin_write().await?;
+        let model = row.update(&txn).await?;
+        let detail = Detail::new()
+            .code("record", "observation")
+            .id("id", model.id)
+            .names("changed", ["value"]);
+        let event = self.write_event(principal, AuditAction::Write, Some(patient.id()), detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %model.patient_id, user_id = %principal.user_id, "vital sign corrected");
-        Ok(model)
+        Ok(model.into())
     }
 
-    pub async fn record_observation(
-        &self,
-        patient_id: &str,
-        new: NewObservation,
-    ) -> AppResult<observation::Model> {
-        let (principal, patient) = self
-            .patient_for_write(patient_id, Action::Write, FieldClass::Vitals)
-            .await?;
+    pub async fn record_observation(&self, patient_id: &str, new: NewObservation) -> AppResult<Observation> {
+        let found = self
+            .patient_for_write(patient_id, Action::Write, self.vitals())
+            .await;
+        let asked_for = crate::domain::parse_id("patientId", patient_id).ok();
+        let (principal, patient) =
+            self.noting_refusal(found, AuditAction::Create, asked_for, "observation")?;
         check_plausible(new.kind, new.value)?;
         let now = Utc::now();
         let recorded_at = new.recorded_at.unwrap_or(now);
         if recorded_at > now + Duration::minutes(5) {
             return Err(AppError::bad_input("recordedAt must not be in the future"));
         }
+        let txn = self.begin_write().await?;
         let model = observation::ActiveModel {
             id: Set(Uuid::new_v4()),
             patient_id: Set(patient.id()),
@@ -159,9 +174,12 @@ impl Caller {
             recorded_at: Set(recorded_at),
             recorded_by: Set(principal.user_id),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await?;
+        let detail = Detail::new().code("record", "observation").id("id", model.id);
+        let event = self.write_event(principal, AuditAction::Create, Some(patient.id()), detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, "vital sign recorded");
-        Ok(model)
+        Ok(model.into())
     }
 }

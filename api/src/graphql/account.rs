@@ -1,68 +1,43 @@
 //! Accounts as GraphQL sees them: a listed account (`User`), the caller's
-//! own account after a login (`Account`), and the login answer.
+//! own account after a login (`Account`), and the login answer. The values
+//! come from access, with the e-mail already decided.
 
 use async_graphql::{Context, ID, Object};
-use caregraph_entity::user;
 use chrono::{DateTime, Utc};
 
 use super::errors::{ApiResult, forbid_field};
-use crate::access::AccountView;
-use crate::auth::sessions::Issued;
+use crate::access::{Account, OwnAccount, SignedIn};
 use crate::error::AppError;
 use crate::policy::Role;
 
-/// An account. Its e-mail is shown to the account itself, to those who
-/// administer staff accounts, and, for a patient's account, only to whoever
-/// may read that patient's contact data; to anyone else it is `null` with
-/// FORBIDDEN.
-pub struct User(pub AccountView);
-
-#[Object]
-impl User {
+// An account. Its e-mail is shown to the account itself, to those who
+// administer staff accounts, and, for a patient's account, only to whoever
+// may read that patient's contact data; to anyone else it is `null` with
+// FORBIDDEN. (Plain comments: the published schema stays as it was.)
+#[Object(name = "User")]
+impl Account {
     async fn id(&self) -> ID {
-        ID(self.0.account.id.to_string())
+        ID(self.id.to_string())
     }
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        if self.0.email_readable {
-            Some(&self.0.account.email)
-        } else {
+        if self.email.is_none() {
             forbid_field(ctx);
-            None
         }
+        self.email.as_deref()
     }
     async fn name(&self) -> &str {
-        &self.0.account.name
+        &self.name
     }
     async fn role(&self) -> ApiResult<Role> {
-        Ok(Role::parse(&self.0.account.role)
-            .ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
+        Ok(self.role.map_err(AppError::from)?)
     }
     /// False until the owner enrols, and after deactivation.
     async fn active(&self) -> bool {
-        self.0.account.active
+        self.active
     }
 }
 
-/// The account a login was for: all of it is the caller's own.
-pub struct OwnUser(user::Model);
-
-#[Object(name = "Account")]
-impl OwnUser {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn role(&self) -> ApiResult<Role> {
-        Ok(Role::parse(&self.0.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?)
-    }
-}
-
-pub struct AuthPayload(pub Issued);
+pub struct AuthPayload(pub SignedIn);
 
 #[Object]
 impl AuthPayload {
@@ -78,7 +53,7 @@ impl AuthPayload {
         self.0.expires_at
     }
     /// The account that just logged in.
-    async fn user(&self) -> OwnUser {
-        OwnUser(self.0.user.clone())
+    async fn user(&self) -> &OwnAccount {
+        &self.0.account
     }
 }

@@ -2,190 +2,17 @@
 //! reached through a classified `Patient` field or returned to the one who
 //! just wrote it; the access layer checks both.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
 use super::common::{Date, caller, maybe};
 use super::errors::ApiResult;
 use super::visibility;
 use crate::access::{
-    AllergyChange, CoverageChange, DiagnosisChange, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis,
-    NewInvoice, NewMedication, NewNote,
+    Allergy, AllergyChange, ClinicalNote, Coverage, CoverageChange, Diagnosis, DiagnosisChange, Invoice,
+    Medication, MedicationChange, NewAllergy, NewCoverage, NewDiagnosis, NewInvoice, NewMedication, NewNote,
 };
-use crate::error::AppError;
-
-fn id(uuid: uuid::Uuid) -> ID {
-    ID(uuid.to_string())
-}
-
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Stored values are written only by this server; an unknown one
-            /// fails the field loudly (INTERNAL, logged) rather than being
-            /// shown as some other value.
-            fn parse(s: &str) -> ApiResult<Self> {
-                [$($name::$variant),*].into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
-                    AppError::Internal(format!("stored {} {s:?} is unknown", stringify!($name))).into()
-                })
-            }
-        }
-    };
-}
-
-string_enum!(AllergySeverity { Mild => "MILD", Moderate => "MODERATE", Severe => "SEVERE" });
-string_enum!(NoteSensitivity { Normal => "NORMAL", Psychotherapy => "PSYCHOTHERAPY", SubstanceUse => "SUBSTANCE_USE" });
-string_enum!(InvoiceStatus { Issued => "ISSUED", Paid => "PAID", Void => "VOID" });
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_clinical")]
-pub struct Diagnosis {
-    id: ID,
-    /// ICD-10 code.
-    icd10_code: String,
-    description: String,
-    recorded_at: DateTime<Utc>,
-    resolved_at: Option<DateTime<Utc>>,
-}
-
-impl From<diagnosis::Model> for Diagnosis {
-    fn from(m: diagnosis::Model) -> Self {
-        Diagnosis {
-            id: id(m.id),
-            icd10_code: m.icd10_code,
-            description: m.description,
-            recorded_at: m.recorded_at,
-            resolved_at: m.resolved_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_clinical")]
-pub struct Medication {
-    id: ID,
-    name: String,
-    dose: String,
-    route: String,
-    frequency: String,
-    starts_at: DateTime<Utc>,
-    ends_at: Option<DateTime<Utc>>,
-}
-
-impl From<medication::Model> for Medication {
-    fn from(m: medication::Model) -> Self {
-        Medication {
-            id: id(m.id),
-            name: m.name,
-            dose: m.dose,
-            route: m.route,
-            frequency: m.frequency,
-            starts_at: m.starts_at,
-            ends_at: m.ends_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_clinical")]
-pub struct Allergy {
-    id: ID,
-    substance: String,
-    reaction: String,
-    severity: ApiResult<AllergySeverity>,
-    recorded_at: DateTime<Utc>,
-}
-
-impl From<allergy::Model> for Allergy {
-    fn from(m: allergy::Model) -> Self {
-        Allergy {
-            id: id(m.id),
-            substance: m.substance,
-            reaction: m.reaction,
-            severity: AllergySeverity::parse(&m.severity),
-            recorded_at: m.recorded_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_notes")]
-pub struct ClinicalNote {
-    id: ID,
-    sensitivity: ApiResult<NoteSensitivity>,
-    body: String,
-    written_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<clinical_note::Model> for ClinicalNote {
-    fn from(m: clinical_note::Model) -> Self {
-        ClinicalNote {
-            id: id(m.id),
-            sensitivity: NoteSensitivity::parse(&m.sensitivity),
-            body: m.body,
-            written_at: m.written_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_billing")]
-pub struct Coverage {
-    id: ID,
-    payer: String,
-    plan: String,
-    member_id: String,
-    valid_from: Date,
-    valid_to: Option<Date>,
-}
-
-impl From<coverage::Model> for Coverage {
-    fn from(m: coverage::Model) -> Self {
-        Coverage {
-            id: id(m.id),
-            payer: m.payer,
-            plan: m.plan,
-            member_id: m.member_id,
-            valid_from: Date(m.valid_from),
-            valid_to: m.valid_to.map(Date),
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(visible = "visibility::reads_billing")]
-pub struct Invoice {
-    id: ID,
-    description: String,
-    /// In the currency's minor unit (cents).
-    amount_cents: i64,
-    currency: String,
-    status: ApiResult<InvoiceStatus>,
-    issued_at: DateTime<Utc>,
-}
-
-impl From<invoice::Model> for Invoice {
-    fn from(m: invoice::Model) -> Self {
-        Invoice {
-            id: id(m.id),
-            description: m.description,
-            amount_cents: m.amount_cents,
-            currency: m.currency,
-            status: InvoiceStatus::parse(&m.status),
-            issued_at: m.issued_at,
-        }
-    }
-}
+use crate::domain::{AllergySeverity, InvoiceStatus, NoteSensitivity};
 
 #[derive(InputObject)]
 #[graphql(visible = "visibility::writes_clinical")]
@@ -285,7 +112,7 @@ impl ChartMutation {
             icd10_code: input.icd10_code,
             description: input.description,
         };
-        Ok(caller(ctx).record_diagnosis(&patient_id, new).await?.into())
+        Ok(caller(ctx).record_diagnosis(&patient_id, new).await?)
     }
 
     #[graphql(visible = "visibility::writes_clinical")]
@@ -299,7 +126,7 @@ impl ChartMutation {
             description: input.description,
             resolved: input.resolved,
         };
-        Ok(caller(ctx).change_diagnosis(&id, change).await?.into())
+        Ok(caller(ctx).change_diagnosis(&id, change).await?)
     }
 
     #[graphql(visible = "visibility::writes_clinical")]
@@ -317,7 +144,7 @@ impl ChartMutation {
             starts_at: input.starts_at,
             ends_at: input.ends_at,
         };
-        Ok(caller(ctx).prescribe(&patient_id, new).await?.into())
+        Ok(caller(ctx).prescribe(&patient_id, new).await?)
     }
 
     #[graphql(visible = "visibility::writes_clinical")]
@@ -332,7 +159,7 @@ impl ChartMutation {
             frequency: input.frequency,
             ends_at: maybe(input.ends_at),
         };
-        Ok(caller(ctx).change_medication(&id, change).await?.into())
+        Ok(caller(ctx).change_medication(&id, change).await?)
     }
 
     #[graphql(visible = "visibility::writes_clinical")]
@@ -345,9 +172,9 @@ impl ChartMutation {
         let new = NewAllergy {
             substance: input.substance,
             reaction: input.reaction,
-            severity: input.severity.as_str(),
+            severity: input.severity,
         };
-        Ok(caller(ctx).record_allergy(&patient_id, new).await?.into())
+        Ok(caller(ctx).record_allergy(&patient_id, new).await?)
     }
 
     #[graphql(visible = "visibility::writes_clinical")]
@@ -359,9 +186,9 @@ impl ChartMutation {
     ) -> ApiResult<Allergy> {
         let change = AllergyChange {
             reaction: input.reaction,
-            severity: input.severity.map(AllergySeverity::as_str),
+            severity: input.severity,
         };
-        Ok(caller(ctx).change_allergy(&id, change).await?.into())
+        Ok(caller(ctx).change_allergy(&id, change).await?)
     }
 
     /// Psychotherapy and substance-use notes need SENSITIVE_NOTES.
@@ -373,16 +200,16 @@ impl ChartMutation {
         input: WriteNoteInput,
     ) -> ApiResult<ClinicalNote> {
         let new = NewNote {
-            sensitivity: input.sensitivity.as_str(),
+            sensitivity: input.sensitivity,
             body: input.body,
         };
-        Ok(caller(ctx).write_note(&patient_id, new).await?.into())
+        Ok(caller(ctx).write_note(&patient_id, new).await?)
     }
 
     /// Only the author amends a note.
     #[graphql(visible = "visibility::writes_notes")]
     async fn amend_note(&self, ctx: &Context<'_>, id: ID, body: String) -> ApiResult<ClinicalNote> {
-        Ok(caller(ctx).amend_note(&id, &body).await?.into())
+        Ok(caller(ctx).amend_note(&id, &body).await?)
     }
 
     #[graphql(visible = "visibility::writes_billing")]
@@ -399,7 +226,7 @@ impl ChartMutation {
             valid_from: input.valid_from.0,
             valid_to: input.valid_to.map(|d| d.0),
         };
-        Ok(caller(ctx).add_coverage(&patient_id, new).await?.into())
+        Ok(caller(ctx).add_coverage(&patient_id, new).await?)
     }
 
     #[graphql(visible = "visibility::writes_billing")]
@@ -414,7 +241,7 @@ impl ChartMutation {
             member_id: input.member_id,
             valid_to: maybe(input.valid_to).map(|d| d.map(|d| d.0)),
         };
-        Ok(caller(ctx).change_coverage(&id, change).await?.into())
+        Ok(caller(ctx).change_coverage(&id, change).await?)
     }
 
     #[graphql(visible = "visibility::writes_billing")]
@@ -429,7 +256,7 @@ impl ChartMutation {
             amount_cents: input.amount_cents,
             currency: input.currency,
         };
-        Ok(caller(ctx).issue_invoice(&patient_id, new).await?.into())
+        Ok(caller(ctx).issue_invoice(&patient_id, new).await?)
     }
 
     /// ISSUED invoices become PAID or VOID.
@@ -440,6 +267,6 @@ impl ChartMutation {
         id: ID,
         status: InvoiceStatus,
     ) -> ApiResult<Invoice> {
-        Ok(caller(ctx).set_invoice_status(&id, status.as_str()).await?.into())
+        Ok(caller(ctx).set_invoice_status(&id, status).await?)
     }
 }

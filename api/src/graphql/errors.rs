@@ -19,6 +19,13 @@ impl From<AppError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A damaged stored value in a field of a value type: INTERNAL, logged.
+impl From<crate::domain::UnknownStored> for async_graphql::Error {
+    fn from(e: crate::domain::UnknownStored) -> Self {
+        to_graphql(&AppError::from(e))
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(ApiError(e): ApiError) -> Self {
         e

@@ -1,7 +1,6 @@
 //! The GraphQL schema: types, limits against hostile queries, and the SDL.
 
 mod account;
-mod care;
 mod chart;
 mod common;
 pub mod errors;
@@ -11,7 +10,7 @@ mod patient;
 mod provisioning;
 mod query;
 mod review;
-pub mod visibility;
+pub use crate::access::visibility;
 
 use std::collections::BTreeMap;
 
@@ -84,4 +83,21 @@ pub fn patient_data_fields(schema: &CaregraphSchema) -> BTreeMap<String, Vec<Str
         }
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{PATIENT_TYPE, PatientField};
+
+    /// A field added to `Patient` has to be added to `PatientField` too (and
+    /// so to the record the door builds, and to the policy's field table),
+    /// or it has no way to reach data: the door is the only way in.
+    #[test]
+    fn the_schemas_patient_fields_are_exactly_the_doors() {
+        let schema = patient_data_fields(&build());
+        let in_schema: Vec<&str> = schema[PATIENT_TYPE].iter().map(String::as_str).collect();
+        let at_the_door: Vec<&str> = PatientField::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(in_schema, at_the_door);
+    }
 }

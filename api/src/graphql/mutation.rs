@@ -1,13 +1,14 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 
-use super::account::{AuthPayload, User};
-use super::care::{CareAssignment, Observation};
+use super::account::AuthPayload;
 use super::common::{Date, caller, maybe};
 use super::errors::ApiResult;
-use super::patient::{Patient, Sex};
+use super::patient::Patient;
 use super::visibility;
-use crate::access::{NewObservation, PatientChanges, VitalSign};
+use crate::access::Account;
+use crate::access::{CareAssignment, NewObservation, Observation, PatientChanges, VitalSign};
+use crate::domain::Sex;
 use crate::domain::parse_id;
 
 #[derive(Default)]
@@ -85,8 +86,8 @@ impl CoreMutation {
 
     /// Keeps the account for the record but ends its sessions and logins.
     #[graphql(visible = "visibility::changes_accounts")]
-    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<User> {
-        Ok(User(caller(ctx).deactivate_user(&id).await?))
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Account> {
+        Ok(caller(ctx).deactivate_user(&id).await?)
     }
 
     #[graphql(visible = "visibility::creates_patients")]
@@ -95,7 +96,7 @@ impl CoreMutation {
             given_name: Some(input.given_name),
             family_name: Some(input.family_name),
             date_of_birth: Some(input.date_of_birth.0),
-            sex: Some(input.sex.as_str()),
+            sex: Some(input.sex),
             restricted: None,
             department_id: input
                 .department_id
@@ -107,7 +108,8 @@ impl CoreMutation {
             email: input.email.map(Some),
             national_id: input.national_id.map(Some),
         };
-        Ok(Patient(caller(ctx).create_patient(changes).await?))
+        let asked = Patient::selection(&ctx.look_ahead());
+        Ok(Patient(caller(ctx).create_patient(changes, asked).await?))
     }
 
     #[graphql(visible = "visibility::updates_patients")]
@@ -121,7 +123,7 @@ impl CoreMutation {
             given_name: input.given_name,
             family_name: input.family_name,
             date_of_birth: input.date_of_birth.map(|d| d.0),
-            sex: input.sex.map(Sex::as_str),
+            sex: input.sex,
             restricted: input.restricted,
             department_id: maybe(input.department_id)
                 .map(|id| id.map(|id| parse_id("departmentId", &id)).transpose())
@@ -132,7 +134,8 @@ impl CoreMutation {
             email: maybe(input.email),
             national_id: maybe(input.national_id),
         };
-        Ok(Patient(caller(ctx).update_patient(&id, changes).await?))
+        let asked = Patient::selection(&ctx.look_ahead());
+        Ok(Patient(caller(ctx).update_patient(&id, changes, asked).await?))
     }
 
     #[graphql(visible = "visibility::deletes_patients")]
@@ -149,14 +152,13 @@ impl CoreMutation {
         patient_id: ID,
         nurse_id: ID,
     ) -> ApiResult<CareAssignment> {
-        let (assignment, nurse) = caller(ctx).assign_nurse(&patient_id, &nurse_id).await?;
-        Ok(CareAssignment(assignment, nurse))
+        Ok(caller(ctx).assign_nurse(&patient_id, &nurse_id).await?)
     }
 
     /// Corrects the value of a recorded vital sign.
     #[graphql(visible = "visibility::writes_vitals")]
     async fn correct_observation(&self, ctx: &Context<'_>, id: ID, value: f64) -> ApiResult<Observation> {
-        Ok(Observation(caller(ctx).correct_observation(&id, value).await?))
+        Ok(caller(ctx).correct_observation(&id, value).await?)
     }
 
     /// Records a vital sign of a patient in your care.
@@ -172,8 +174,6 @@ impl CoreMutation {
             value: input.value,
             recorded_at: input.recorded_at,
         };
-        Ok(Observation(
-            caller(ctx).record_observation(&patient_id, new).await?,
-        ))
+        Ok(caller(ctx).record_observation(&patient_id, new).await?)
     }
 }

@@ -1,70 +1,42 @@
-//! The `Patient` type. It wraps a `PatientView`: each field asks access,
+//! The `Patient` type. It wraps a `PatientAccess`: each field asks access,
 //! which lets the value through its one door or answers no, and a denied
 //! field resolves to `null` with a FORBIDDEN error at its path.
 
-use async_graphql::{Context, ID, Object};
-use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication, patient};
+use std::sync::Arc;
 
-use super::account::User;
-use super::care::Observation;
-use super::chart::{Allergy, ClinicalNote, Coverage, Diagnosis, Invoice, Medication};
+use async_graphql::{Context, ID, Lookahead, Object};
+
 use super::common::{Date, caller};
 use super::errors::{ApiResult, forbid_field};
 use super::visibility;
-use crate::access::{ChartRecord, Disclosed, PatientPage, PatientView};
+use crate::access::{
+    Account, Allergy, ClinicalNote, Coverage, Diagnosis, Disclosed, Invoice, Medication, Observation,
+    PatientPage, PatientRecord, PatientSelection, Redacted,
+};
+use crate::domain::Sex;
 use crate::error::AppError;
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Sex {
-    Female,
-    Male,
-    Other,
-    Unknown,
-}
-
-impl Sex {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::Female => "FEMALE",
-            Sex::Male => "MALE",
-            Sex::Other => "OTHER",
-            Sex::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// An unknown stored value fails loudly; it is never shown as another.
-    fn parse(s: &str) -> ApiResult<Sex> {
-        [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| AppError::Internal("stored sex is unknown".into()).into())
-    }
-}
-
+/// A patient as access disclosed it: each field is already its value or
+/// withheld, and a withheld field resolves to `null` with FORBIDDEN.
 #[derive(Clone)]
-pub struct Patient(pub PatientView);
+pub struct Patient(pub Arc<PatientRecord>);
 
 impl Patient {
-    /// The name of the field being resolved, as the policy's field table
-    /// knows it (aliases do not change it).
-    fn name<'c>(ctx: &'c Context<'_>) -> &'c str {
-        ctx.item.node.name.node.as_str()
+    /// What a query reads of the patient at `look` (fragments included,
+    /// aliases ignored): access discloses exactly that.
+    pub fn selection(look: &Lookahead<'_>) -> PatientSelection {
+        PatientSelection::asking(|name| look.field(name).exists())
     }
+}
 
-    /// A chart relation: null with FORBIDDEN unless access lets it through.
-    async fn records<E, T>(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<T>>>
-    where
-        E: ChartRecord,
-        E::Model: Clone + Send + Sync + sea_orm::IntoActiveModel<E::ActiveModel>,
-        E::ActiveModel: sea_orm::ActiveModelBehavior + Send,
-        T: From<E::Model>,
-    {
-        let rows = caller(ctx).chart::<E>(&self.0, Self::name(ctx)).await?;
-        Ok(disclosed(ctx, rows).map(|rows| rows.into_iter().map(T::from).collect()))
-    }
-
-    fn field<T>(&self, ctx: &Context<'_>, value: impl FnOnce(&patient::Model) -> T) -> Option<T> {
-        disclosed(ctx, caller(ctx).patient_field(&self.0, Self::name(ctx), value))
+/// A field's value, or null with FORBIDDEN at its path where it was withheld.
+fn shown<T: Clone>(ctx: &Context<'_>, field: &Redacted<T>) -> Option<T> {
+    match field {
+        Some(value) => Some(value.get().clone()),
+        None => {
+            forbid_field(ctx);
+            None
+        }
     }
 }
 
@@ -79,98 +51,96 @@ fn disclosed<T>(ctx: &Context<'_>, value: Option<Disclosed<T>>) -> Option<T> {
 #[Object(visible = "visibility::reads_directory")]
 impl Patient {
     /// Always readable: a patient you can see at all, you can see the id of.
-    async fn id(&self, ctx: &Context<'_>) -> ID {
-        ID(caller(ctx).patient_id(&self.0).into_inner().to_string())
+    async fn id(&self, ctx: &Context<'_>) -> ApiResult<ID> {
+        shown(ctx, &self.0.id)
+            .map(|id| ID(id.to_string()))
+            .ok_or_else(|| AppError::Internal("a listed patient's id was withheld".into()).into())
     }
     /// Medical record number.
     async fn mrn(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.mrn.clone())
+        shown(ctx, &self.0.mrn)
     }
     async fn given_name(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.given_name.clone())
+        shown(ctx, &self.0.given_name)
     }
     async fn family_name(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.family_name.clone())
+        shown(ctx, &self.0.family_name)
     }
     /// VIP or staff member: access is narrowed further.
     #[graphql(visible = "visibility::reads_restriction")]
     async fn restricted(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.field(ctx, |p| p.restricted)
+        shown(ctx, &self.0.restricted)
     }
     async fn department_id(&self, ctx: &Context<'_>) -> Option<ID> {
-        self.field(ctx, |p| p.department_id.map(|d| ID(d.to_string())))
+        shown(ctx, &self.0.department_id)
             .flatten()
+            .map(|d| ID(d.to_string()))
     }
     #[graphql(visible = "visibility::reads_demographics")]
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Option<Date> {
-        self.field(ctx, |p| Date(p.date_of_birth))
+        shown(ctx, &self.0.date_of_birth).map(Date)
     }
     #[graphql(visible = "visibility::reads_demographics")]
     async fn sex(&self, ctx: &Context<'_>) -> ApiResult<Option<Sex>> {
-        self.field(ctx, |p| Sex::parse(&p.sex)).transpose()
+        Ok(shown(ctx, &self.0.sex).transpose().map_err(AppError::from)?)
     }
     #[graphql(visible = "visibility::reads_contact")]
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.phone.clone()).flatten()
+        shown(ctx, &self.0.phone).flatten()
     }
     #[graphql(visible = "visibility::reads_contact")]
     async fn address(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.address.clone()).flatten()
+        shown(ctx, &self.0.address).flatten()
     }
     #[graphql(visible = "visibility::reads_contact")]
     async fn postal_code(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.postal_code.clone()).flatten()
+        shown(ctx, &self.0.postal_code).flatten()
     }
     #[graphql(visible = "visibility::reads_contact")]
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.email.clone()).flatten()
+        shown(ctx, &self.0.email).flatten()
     }
     #[graphql(visible = "visibility::reads_identifiers")]
     async fn national_id(&self, ctx: &Context<'_>) -> Option<String> {
-        self.field(ctx, |p| p.national_id.clone()).flatten()
+        shown(ctx, &self.0.national_id).flatten()
     }
     /// Vital signs, newest first.
     #[graphql(visible = "visibility::reads_vitals")]
     async fn observations(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Observation>>> {
-        let rows = caller(ctx).observations(&self.0, Self::name(ctx)).await?;
-        Ok(disclosed(ctx, rows).map(|rows| rows.into_iter().map(Observation).collect()))
+        let rows = caller(ctx).observations(&self.0).await?;
+        Ok(disclosed(ctx, rows))
     }
     #[graphql(visible = "visibility::reads_clinical")]
     async fn diagnoses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Diagnosis>>> {
-        self.records::<diagnosis::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<Diagnosis>(&self.0).await?))
     }
     #[graphql(visible = "visibility::reads_clinical")]
     async fn medications(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Medication>>> {
-        self.records::<medication::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<Medication>(&self.0).await?))
     }
     #[graphql(visible = "visibility::reads_clinical")]
     async fn allergies(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Allergy>>> {
-        self.records::<allergy::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<Allergy>(&self.0).await?))
     }
     /// Psychotherapy and substance-use notes appear only to their author
     /// and the attending doctor.
     #[graphql(visible = "visibility::reads_notes")]
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<ClinicalNote>>> {
-        self.records::<clinical_note::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<ClinicalNote>(&self.0).await?))
     }
     #[graphql(visible = "visibility::reads_billing")]
     async fn coverage(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Coverage>>> {
-        self.records::<coverage::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<Coverage>(&self.0).await?))
     }
     #[graphql(visible = "visibility::reads_billing")]
     async fn invoices(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Invoice>>> {
-        self.records::<invoice::Entity, _>(ctx).await
+        Ok(disclosed(ctx, caller(ctx).chart::<Invoice>(&self.0).await?))
     }
     /// Nurses with an active assignment to this patient.
     #[graphql(visible = "visibility::reads_care_team")]
-    async fn assigned_nurses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<User>>> {
-        let caller = caller(ctx);
-        let rows = caller.assigned_nurses(&self.0, Self::name(ctx)).await?;
-        Ok(disclosed(ctx, rows).map(|rows| {
-            rows.into_iter()
-                .map(|nurse| User(caller.account_view(nurse)))
-                .collect()
-        }))
+    async fn assigned_nurses(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<Account>>> {
+        let rows = caller(ctx).assigned_nurses(&self.0).await?;
+        Ok(disclosed(ctx, rows))
     }
 }
 
@@ -179,6 +149,20 @@ pub struct PatientConnection(pub Vec<Patient>, pub bool);
 impl PatientConnection {
     pub fn from_page(page: PatientPage) -> Self {
         PatientConnection(page.nodes.into_iter().map(Patient).collect(), page.has_next_page)
+    }
+
+    /// What a query reads of each patient of the connection at `look`. A
+    /// cursor encodes the patient's id, so reading one reads the id.
+    pub fn selection(look: &Lookahead<'_>) -> PatientSelection {
+        let cursors = look.field("edges").field("cursor").exists()
+            || look.field("pageInfo").field("startCursor").exists()
+            || look.field("pageInfo").field("endCursor").exists();
+        let mut asked = Patient::selection(&look.field("nodes"))
+            .union(Patient::selection(&look.field("edges").field("node")));
+        if cursors {
+            asked = asked.with(crate::access::PatientField::Id);
+        }
+        asked
     }
 }
 

@@ -4,11 +4,10 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::account::User;
 use super::common::caller;
 use super::errors::ApiResult;
 use super::visibility;
-use crate::access::{AccountRequest, EnrolmentCode, EnrolmentKind, StaffAccountRequest};
+use crate::access::{Account, AccountRequest, EnrolmentCode, EnrolmentKind, StaffAccountRequest};
 use crate::domain::parse_id;
 use crate::policy::Role;
 
@@ -29,7 +28,7 @@ pub struct CreateUserInput {
 #[derive(SimpleObject)]
 #[graphql(visible = "visibility::creates_accounts")]
 pub struct NewAccount {
-    user: User,
+    user: Account,
     /// The requester's half: give it to the new staff member only.
     code: String,
     /// Both halves stop working then.
@@ -37,9 +36,9 @@ pub struct NewAccount {
 }
 
 impl NewAccount {
-    fn from((user, code): (crate::access::AccountView, EnrolmentCode)) -> Self {
+    fn from((user, code): (Account, EnrolmentCode)) -> Self {
         NewAccount {
-            user: User(user),
+            user,
             code: code.code,
             expires_at: code.expires_at,
         }

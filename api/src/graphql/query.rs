@@ -1,11 +1,10 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
-use super::account::User;
 use super::common::{Date, caller};
 use super::errors::ApiResult;
 use super::patient::{Patient, PatientConnection};
 use super::visibility;
-use crate::access::{PatientFilter, Prefetch, RELATIONS};
+use crate::access::{Account, PatientFilter};
 use crate::policy::Role;
 
 #[derive(Default)]
@@ -27,8 +26,8 @@ pub struct PatientFilterInput {
 #[Object]
 impl CoreQuery {
     /// The account you are logged in as.
-    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        Ok(User(caller(ctx).me().await?))
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<Account> {
+        Ok(caller(ctx).me().await?)
     }
 
     /// The patients in your care (your scope), ordered by family name.
@@ -40,12 +39,7 @@ impl CoreQuery {
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
         #[graphql(desc = "Only fields you may read can be filtered on.")] filter: Option<PatientFilterInput>,
     ) -> ApiResult<PatientConnection> {
-        let look = ctx.look_ahead();
-        let selects = |field: &str| {
-            look.field("nodes").field(field).exists()
-                || look.field("edges").field("node").field(field).exists()
-        };
-        let prefetch = Prefetch(RELATIONS.iter().copied().filter(|r| selects(r)).collect());
+        let asked = PatientConnection::selection(&ctx.look_ahead());
         let filter = filter
             .map(|f| PatientFilter {
                 family_name: f.family_name,
@@ -54,7 +48,7 @@ impl CoreQuery {
             })
             .unwrap_or_default();
         let page = caller(ctx)
-            .patients(first, after.as_deref(), filter, prefetch)
+            .patients(first, after.as_deref(), filter, asked)
             .await?;
         Ok(PatientConnection::from_page(page))
     }
@@ -62,12 +56,13 @@ impl CoreQuery {
     /// One patient in your scope; any other id is NOT_FOUND.
     #[graphql(visible = "visibility::reads_directory")]
     async fn patient(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Patient>> {
-        Ok(Some(Patient(caller(ctx).patient(&id).await?)))
+        let asked = Patient::selection(&ctx.look_ahead());
+        Ok(Some(Patient(caller(ctx).patient(&id, asked).await?)))
     }
 
     /// Staff and patient accounts, optionally of one role.
     #[graphql(visible = "visibility::reads_staff")]
-    async fn users(&self, ctx: &Context<'_>, role: Option<Role>) -> ApiResult<Vec<User>> {
-        Ok(caller(ctx).users(role).await?.into_iter().map(User).collect())
+    async fn users(&self, ctx: &Context<'_>, role: Option<Role>) -> ApiResult<Vec<Account>> {
+        Ok(caller(ctx).users(role).await?)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Action, FieldClass, Grant, Holder, Role, Scope};
+use super::{Action, FieldClass, Grant, Holder, Purpose, Role, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -55,6 +55,8 @@ struct RawGrant {
     actions: Vec<Action>,
     classes: Vec<FieldClass>,
     scope: Scope,
+    /// Required where the grant reaches patient data.
+    purpose: Option<Purpose>,
     why: String,
 }
 
@@ -152,6 +154,17 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
                 ));
             }
         }
+        let purpose = match raw.purpose {
+            Some(purpose) => purpose,
+            None if raw.classes.iter().any(|c| c.is_patient_data()) => {
+                return Err(invalid(
+                    offset,
+                    "a grant on patient data needs a `purpose` (TREATMENT, PAYMENT, OPERATIONS, EMERGENCY or RESEARCH): every read it allows is recorded under it".into(),
+                ));
+            }
+            // Clinic-wide data (accounts, departments): running the clinic.
+            None => Purpose::Operations,
+        };
         grants.push(Grant {
             number: index + 1,
             line: line_of(text, offset),
@@ -159,6 +172,7 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
             actions: raw.actions,
             classes: raw.classes,
             scope: raw.scope,
+            purpose,
             why: raw.why,
         });
     }
@@ -307,10 +321,20 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_on_patient_data_declares_its_purpose() {
+        let error = Policy::parse(
+            "t.toml",
+            "version = 1\n[[grant]]\nrole = \"DOCTOR\"\nactions = [\"READ\"]\nclasses = [\"VITALS\"]\nscope = \"TREATING\"\nwhy = \"care\"\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("purpose"), "{error}");
+    }
+
+    #[test]
     fn a_role_holds_the_grants_of_what_it_inherits() {
         let policy = Policy::parse(
             "t.toml",
-            "version = 1\n[roles.ADMIN]\ninherits = [\"LOOKUP\"]\n[[grant]]\nprofile = \"LOOKUP\"\nactions = [\"READ\"]\nclasses = [\"DIRECTORY\"]\nscope = \"ANY\"\nwhy = \"find\"\n",
+            "version = 1\n[roles.ADMIN]\ninherits = [\"LOOKUP\"]\n[[grant]]\nprofile = \"LOOKUP\"\nactions = [\"READ\"]\nclasses = [\"DIRECTORY\"]\nscope = \"ANY\"\npurpose = \"OPERATIONS\"\nwhy = \"find\"\n",
         )
         .unwrap();
         use crate::policy::{Action, FieldClass, Role};

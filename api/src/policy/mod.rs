@@ -11,7 +11,7 @@ mod vocabulary;
 use std::collections::{BTreeMap, HashMap};
 
 pub use file::PolicyError;
-pub use vocabulary::{Action, FieldClass, Permissions, Relationships, Role, Scope};
+pub use vocabulary::{Action, ClassSet, FieldClass, Permissions, Purpose, Relationships, Role, Scope};
 
 /// The policy shipped with the server, used unless `CAREGRAPH_POLICY_FILE` names another.
 pub const BUILT_IN: &str = include_str!("../../../policy/policy.toml");
@@ -34,6 +34,8 @@ pub struct Grant {
     pub actions: Vec<Action>,
     pub classes: Vec<FieldClass>,
     pub scope: Scope,
+    /// Why the data is used: recorded with every read this grant allows.
+    pub purpose: Purpose,
     pub why: String,
 }
 

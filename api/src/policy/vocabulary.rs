@@ -268,3 +268,87 @@ impl Permissions {
         self.0 == 0
     }
 }
+
+/// A set of field classes: what one read asked for, allowed or denied.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ClassSet(u32);
+
+impl ClassSet {
+    pub fn insert(&mut self, class: FieldClass) {
+        self.0 |= 1 << (class as u32);
+    }
+
+    pub fn contains(self, class: FieldClass) -> bool {
+        self.0 & (1 << (class as u32)) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = FieldClass> {
+        FieldClass::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+}
+
+impl std::fmt::Display for ClassSet {
+    /// `DIRECTORY,VITALS`, in the vocabulary's order.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, class) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(class.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromIterator<FieldClass> for ClassSet {
+    fn from_iter<I: IntoIterator<Item = FieldClass>>(iter: I) -> Self {
+        let mut set = ClassSet::default();
+        for class in iter {
+            set.insert(class);
+        }
+        set
+    }
+}
+
+/// Purpose of use (HIPAA's treatment, payment, operations, and the
+/// exceptions for emergencies and research), declared per grant: every
+/// read of patient data is recorded under the purpose of the grant that
+/// allowed it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Purpose {
+    Treatment,
+    Payment,
+    Operations,
+    Emergency,
+    Research,
+}
+
+impl Purpose {
+    pub const ALL: &'static [Purpose] = &[
+        Purpose::Treatment,
+        Purpose::Payment,
+        Purpose::Operations,
+        Purpose::Emergency,
+        Purpose::Research,
+    ];
+
+    /// The code stored in the trail (and covered by its hash).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Treatment => "TREATMENT",
+            Purpose::Payment => "PAYMENT",
+            Purpose::Operations => "OPERATIONS",
+            Purpose::Emergency => "EMERGENCY",
+            Purpose::Research => "RESEARCH",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Purpose> {
+        Purpose::ALL.iter().copied().find(|p| p.as_str() == code)
+    }
+}

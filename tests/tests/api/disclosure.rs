@@ -1,5 +1,5 @@
 //! Every read of patient data passes one door, which decides and counts it:
-//! each field and relation actually resolved, allowed or denied, and
+//! each class of data a query asks of each patient, allowed or denied, and
 //! nothing that was not asked for.
 
 use caregraph_tests::on_both_databases;
@@ -16,18 +16,19 @@ on_both_databases! {
             app.record_vital(&nurse, &patient, "HEART_RATE", 72.0).await.ok();
         }
         let (allowed, denied) = (app.disclosures.allowed(), app.disclosures.denied());
-        // Per patient: id, givenName, familyName (through an alias) and
-        // observations are allowed; nationalId (IDENTIFIERS) is denied to a
-        // nurse. Each is one decision of the door.
+        // Per patient: id, givenName, familyName (through an alias) are
+        // DIRECTORY and observations VITALS, allowed; nationalId
+        // (IDENTIFIERS) is denied to a nurse. Each class is one decision.
         let reply = app
             .as_user(&nurse, "{ patients { nodes { id givenName last: familyName observations { value } nationalId } } }", json!({}))
             .await;
         assert_eq!(reply.codes(), ["FORBIDDEN"; 3]);
         assert_eq!(reply.data()["patients"]["nodes"].as_array().unwrap().len(), 3);
-        assert_eq!(app.disclosures.allowed() - allowed, 3 * 4, "{}", reply.text);
+        assert_eq!(app.disclosures.allowed() - allowed, 3 * 2, "{}", reply.text);
         assert_eq!(app.disclosures.denied() - denied, 3);
 
-        // Each chart relation of a single patient is one decision.
+        // The chart relations of a single patient: CLINICAL (diagnoses,
+        // medications, allergies), NOTES and CARE_TEAM, one decision each.
         let one = app.as_user(&doctor, "query($q: String) { patients(filter: { familyName: $q }) { nodes { id } } }", json!({ "q": "Ash" })).await;
         let id = one.ok()["patients"]["nodes"][0]["id"].as_str().unwrap().to_owned();
         let allowed = app.disclosures.allowed();
@@ -35,7 +36,7 @@ on_both_databases! {
             .as_user(&doctor, "query($id: ID!) { patient(id: $id) { diagnoses { id } medications { id } allergies { id } notes { id } assignedNurses { id } } }", json!({ "id": id }))
             .await;
         reply.ok();
-        assert_eq!(app.disclosures.allowed() - allowed, 5);
+        assert_eq!(app.disclosures.allowed() - allowed, 3);
 
         // Research rows and explanations pass it as well.
         let compliance = app.user("COMPLIANCE_OFFICER", "Door Co").await;
@@ -50,6 +51,34 @@ on_both_databases! {
             .await
             .ok();
         assert_eq!(app.disclosures.allowed() - allowed, 1);
+    }
+
+    async fn the_door_records_what_was_asked_through_fragments_and_cursors_only(app) {
+        let doctor = app.user("DOCTOR", "Asked Doc").await;
+        let nurse = app.user("NURSE", "Asked Nurse").await;
+        let patient = app.patient(&doctor, "Asked", "Aspen").await;
+        app.assign(&doctor, &patient, &nurse).await;
+        app.record_vital(&nurse, &patient, "HEART_RATE", 70.0).await.ok();
+
+        // A fragment is read like the fields it spreads: DIRECTORY and VITALS.
+        let (allowed, denied) = (app.disclosures.allowed(), app.disclosures.denied());
+        let reply = app
+            .as_user(&nurse, "query { patients { nodes { ...Bedside } } } fragment Bedside on Patient { familyName observations { value } }", json!({}))
+            .await;
+        assert_eq!(reply.ok()["patients"]["nodes"][0]["observations"][0]["value"], 70.0);
+        assert_eq!((app.disclosures.allowed() - allowed, app.disclosures.denied() - denied), (2, 0));
+
+        // A cursor encodes the id: reading only cursors reads DIRECTORY.
+        let allowed = app.disclosures.allowed();
+        let reply = app.as_user(&nurse, "{ patients { edges { cursor } } }", json!({})).await;
+        reply.ok();
+        assert_eq!(app.disclosures.allowed() - allowed, 1);
+
+        // Nothing the query does not ask for is read, even where allowed:
+        // a page of names only discloses no vitals.
+        let allowed = app.disclosures.allowed();
+        app.as_user(&nurse, "{ patients { pageInfo { hasNextPage } } }", json!({})).await.ok();
+        assert_eq!(app.disclosures.allowed() - allowed, 0);
     }
 
     async fn a_query_without_patient_data_opens_no_door(app) {

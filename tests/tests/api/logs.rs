@@ -2,9 +2,11 @@
 //! app's own log (and whatever no app's span claimed) holds none of the
 //! patient data written, no token and no password.
 
+use caregraph_entity::audit_event;
 use caregraph_tests::{
     ADMIN_PASSWORD, APPROVER_PASSWORD, STAFF_PASSWORD, on_both_databases, unattributed_logs,
 };
+use sea_orm::EntityTrait;
 use serde_json::json;
 
 on_both_databases! {
@@ -103,9 +105,21 @@ on_both_databases! {
             ("doctor's refresh token", doctor.refresh_token.clone()),
         ];
         let unattributed = unattributed_logs();
+        // The audit trail recorded the workflow, by ids and classes only.
+        let trail: Vec<String> = audit_event::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("the test reads the trail")
+            .into_iter()
+            .map(|e| format!("{} {} {} {} {:?} {:?}", e.action, e.patient_ids, e.field_classes, e.detail, e.operation_name, e.client_addr))
+            .collect();
+        assert!(trail.iter().any(|e| e.starts_with("READ") && e.contains(&patient)), "no read of the patient in the trail");
+        assert!(trail.iter().any(|e| e.starts_with("ENROLMENT")), "no enrolment in the trail");
+        let trail = trail.join("\n");
         for (what, value) in &secrets {
             assert!(!log.contains(value.as_str()), "the app's log contains the {what} {value}:\n{log}");
             assert!(!unattributed.contains(value.as_str()), "the unattributed log contains the {what} {value}");
+            assert!(!trail.contains(value.as_str()), "the audit trail contains the {what} {value}");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! once on PostgreSQL.
 
 mod admin;
+mod audit;
 mod bad_input;
 mod conformance;
 mod demo;
@@ -16,6 +17,7 @@ mod migrations;
 mod n_plus_one;
 mod nurse;
 mod oracles;
+mod phi_audit;
 mod promises;
 mod provisioning;
 mod research;

@@ -6,7 +6,8 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::Set;
 use uuid::Uuid;
 
-use crate::domain::{parse_name, parse_optional_text};
+use super::fields::PatientField;
+use crate::domain::{Sex, parse_name, parse_optional_text};
 use crate::error::{AppError, AppResult};
 
 /// A set of changes to a patient's fields. `None` leaves a field as it is;
@@ -16,7 +17,7 @@ pub struct PatientChanges {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
-    pub sex: Option<&'static str>,
+    pub sex: Option<Sex>,
     pub restricted: Option<bool>,
     pub department_id: Option<Option<Uuid>>,
     pub phone: Option<Option<String>>,
@@ -27,25 +28,25 @@ pub struct PatientChanges {
 }
 
 impl PatientChanges {
-    /// The GraphQL names of the fields this change touches, to check each.
-    pub(super) fn touched(&self) -> Vec<&'static str> {
+    /// The fields this change touches, to check each.
+    pub(super) fn touched(&self) -> Vec<PatientField> {
         let mut fields = Vec::new();
         let mut mark = |set: bool, name| {
             if set {
                 fields.push(name)
             }
         };
-        mark(self.given_name.is_some(), "givenName");
-        mark(self.family_name.is_some(), "familyName");
-        mark(self.date_of_birth.is_some(), "dateOfBirth");
-        mark(self.sex.is_some(), "sex");
-        mark(self.restricted.is_some(), "restricted");
-        mark(self.department_id.is_some(), "departmentId");
-        mark(self.phone.is_some(), "phone");
-        mark(self.postal_code.is_some(), "postalCode");
-        mark(self.address.is_some(), "address");
-        mark(self.email.is_some(), "email");
-        mark(self.national_id.is_some(), "nationalId");
+        mark(self.given_name.is_some(), PatientField::GivenName);
+        mark(self.family_name.is_some(), PatientField::FamilyName);
+        mark(self.date_of_birth.is_some(), PatientField::DateOfBirth);
+        mark(self.sex.is_some(), PatientField::Sex);
+        mark(self.restricted.is_some(), PatientField::Restricted);
+        mark(self.department_id.is_some(), PatientField::DepartmentId);
+        mark(self.phone.is_some(), PatientField::Phone);
+        mark(self.postal_code.is_some(), PatientField::PostalCode);
+        mark(self.address.is_some(), PatientField::Address);
+        mark(self.email.is_some(), PatientField::Email);
+        mark(self.national_id.is_some(), PatientField::NationalId);
         fields
     }
 
@@ -99,7 +100,7 @@ impl PatientChanges {
             row.date_of_birth = Set(v);
         }
         if let Some(v) = self.sex {
-            row.sex = Set(v.to_owned());
+            row.sex = Set(v.as_str().to_owned());
         }
         if let Some(v) = self.restricted {
             row.restricted = Set(v);

@@ -4,6 +4,8 @@ use caregraph_entity::patient;
 use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, Condition};
 
+use super::fields::PatientField;
+
 /// Filters of the patient list. A filter is a way to learn a field's value,
 /// so each is allowed only where its field may be read on every row the list
 /// could return.
@@ -15,16 +17,16 @@ pub struct PatientFilter {
 }
 
 impl PatientFilter {
-    pub(super) fn fields(&self) -> Vec<&'static str> {
+    pub(super) fn fields(&self) -> Vec<PatientField> {
         let mut used = Vec::new();
         if self.family_name.is_some() {
-            used.push("familyName");
+            used.push(PatientField::FamilyName);
         }
         if self.mrn.is_some() {
-            used.push("mrn");
+            used.push(PatientField::Mrn);
         }
         if self.date_of_birth.is_some() {
-            used.push("dateOfBirth");
+            used.push(PatientField::DateOfBirth);
         }
         used
     }

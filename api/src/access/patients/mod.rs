@@ -4,9 +4,12 @@
 //! validation of changes (`changes`) each have a module of their own.
 
 mod changes;
+mod fields;
 mod filter;
 mod page;
 mod view;
+
+use std::sync::Arc;
 
 use caregraph_entity::patient;
 use chrono::Utc;
@@ -17,12 +20,15 @@ use sea_orm::{
 use uuid::Uuid;
 
 pub use changes::PatientChanges;
+pub use fields::{PATIENT_TYPE, PatientClasses, PatientField, PatientSelection};
 pub use filter::PatientFilter;
-pub use page::{PatientPage, Prefetch, RELATIONS};
-pub use view::{PATIENT_TYPE, PatientView};
+pub use page::PatientPage;
+pub(super) use view::PatientAccess;
+pub use view::{PatientRecord, Redacted};
 
 use super::Caller;
 use super::scope::{Standing, patient_filter, standing};
+use crate::audit::{AuditAction, Detail};
 use crate::auth::Principal;
 use crate::domain::{page_size, parse_id};
 use crate::error::{AppError, AppResult};
@@ -31,7 +37,7 @@ use changes::new_mrn;
 use page::{DEFAULT_PAGE, MAX_PAGE, parse_cursor};
 
 impl Caller {
-    async fn views(&self, principal: Principal, rows: Vec<patient::Model>) -> AppResult<Vec<PatientView>> {
+    async fn views(&self, principal: Principal, rows: Vec<patient::Model>) -> AppResult<Vec<PatientAccess>> {
         let kinds = self.relations.load_many(rows.iter().map(|r| r.id)).await?;
         Ok(rows
             .into_iter()
@@ -45,8 +51,8 @@ impl Caller {
             .collect())
     }
 
-    fn view(&self, principal: Principal, model: patient::Model, standing: Standing) -> PatientView {
-        PatientView {
+    fn view(&self, principal: Principal, model: patient::Model, standing: Standing) -> PatientAccess {
+        PatientAccess {
             permits: self.policy.permissions(principal.role, standing.relationships),
             model,
             standing,
@@ -64,14 +70,16 @@ impl Caller {
     }
 
     /// The caller's patients, a page at a time, ordered by name; other rows
-    /// are never loaded.
+    /// are never loaded. `asked` is what the query reads of each patient:
+    /// its relations are loaded for the whole page up front, and the page
+    /// passes the door as one read.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn patients(
         &self,
         first: Option<i32>,
         after: Option<&str>,
         filter: PatientFilter,
-        prefetch: Prefetch,
+        asked: PatientSelection,
     ) -> AppResult<PatientPage> {
         let principal = self.principal()?;
         let scope = self.readable(principal)?;
@@ -104,43 +112,59 @@ impl Caller {
                     ),
             );
         }
-        let mut rows = query
+        let rows = query
             .order_by_asc(patient::Column::FamilyName)
             .order_by_asc(patient::Column::GivenName)
             .order_by_asc(patient::Column::Id)
             .limit(limit + 1)
             .all(&self.db)
             .await?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let nodes = self.views(principal, rows).await?;
-        self.prefetch(&nodes, prefetch).await?;
-        Ok(PatientPage { nodes, has_next_page })
+        let (rows, has_next_page) = crate::domain::split_page(rows, limit);
+        let views = self.views(principal, rows).await?;
+        self.prefetch(&views, asked).await?;
+        Ok(PatientPage {
+            nodes: self.disclose(views, asked),
+            has_next_page,
+        })
     }
 
-    async fn prefetch(&self, views: &[PatientView], prefetch: Prefetch) -> AppResult<()> {
-        for relation in prefetch.0 {
-            let Some(class) = self.policy.class_of(PATIENT_TYPE, relation) else {
-                continue;
-            };
+    /// Loads each relation the query asks for, for every patient of a page
+    /// whose relation the caller may read, in one statement per relation
+    /// rather than in whatever batches the loaders would form.
+    async fn prefetch(&self, views: &[PatientAccess], asked: PatientSelection) -> AppResult<()> {
+        for field in asked.fields().filter(|f| f.is_relation()) {
+            let class = self.patient_classes.of(field);
             let ids: Vec<Uuid> = views
                 .iter()
                 .filter(|v| v.may(Action::Read, class))
-                .map(PatientView::id)
+                .map(PatientAccess::id)
                 .collect();
             if ids.is_empty() {
                 continue;
             }
-            match relation {
-                "observations" => drop(self.observations.load_many(ids).await?),
-                "assignedNurses" => drop(self.nurses.load_many(ids).await?),
-                "diagnoses" => drop(self.diagnoses.load_many(ids).await?),
-                "medications" => drop(self.medications.load_many(ids).await?),
-                "allergies" => drop(self.allergies.load_many(ids).await?),
-                "notes" => drop(self.notes.load_many(ids).await?),
-                "coverage" => drop(self.coverages.load_many(ids).await?),
-                "invoices" => drop(self.invoices.load_many(ids).await?),
-                _ => {}
+            use PatientField as F;
+            match field {
+                F::Observations => drop(self.observations.load_many(ids).await?),
+                F::AssignedNurses => drop(self.nurses.load_many(ids).await?),
+                F::Diagnoses => drop(self.diagnoses.load_many(ids).await?),
+                F::Medications => drop(self.medications.load_many(ids).await?),
+                F::Allergies => drop(self.allergies.load_many(ids).await?),
+                F::Notes => drop(self.notes.load_many(ids).await?),
+                F::Coverage => drop(self.coverages.load_many(ids).await?),
+                F::Invoices => drop(self.invoices.load_many(ids).await?),
+                F::Id
+                | F::Mrn
+                | F::GivenName
+                | F::FamilyName
+                | F::Restricted
+                | F::DepartmentId
+                | F::DateOfBirth
+                | F::Sex
+                | F::Phone
+                | F::Address
+                | F::PostalCode
+                | F::Email
+                | F::NationalId => {}
             }
         }
         Ok(())
@@ -149,13 +173,20 @@ impl Caller {
     /// One patient in the caller's scope. Outside it, the answer is the same
     /// NOT_FOUND as for an id that does not exist.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn patient(&self, id: &str) -> AppResult<PatientView> {
+    pub async fn patient(&self, id: &str, asked: PatientSelection) -> AppResult<Arc<PatientRecord>> {
         let principal = self.principal()?;
         let id = parse_id("id", id)?;
-        self.visible_patient(principal, id).await
+        match self.visible_patient(principal, id).await {
+            Ok(access) => Ok(self.disclose_one(access, asked)),
+            Err(AppError::NotFound) => {
+                self.record_not_found(id, self.asked_classes(asked));
+                Err(AppError::NotFound)
+            }
+            Err(other) => Err(other),
+        }
     }
 
-    pub(super) async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientView> {
+    pub(super) async fn visible_patient(&self, principal: Principal, id: Uuid) -> AppResult<PatientAccess> {
         let row = patient::Entity::find_by_id(id)
             .filter(self.visible_scope(principal)?)
             .one(&self.db)
@@ -176,7 +207,7 @@ impl Caller {
         id_column: E::Column,
         id: Uuid,
         readable: Condition,
-    ) -> AppResult<(E::Model, PatientView)>
+    ) -> AppResult<(E::Model, PatientAccess)>
     where
         E: EntityTrait + Related<patient::Entity>,
     {
@@ -200,7 +231,7 @@ impl Caller {
         }
     }
 
-    async fn view_of(&self, principal: Principal, row: patient::Model) -> AppResult<PatientView> {
+    async fn view_of(&self, principal: Principal, row: patient::Model) -> AppResult<PatientAccess> {
         self.views(principal, vec![row])
             .await?
             .pop()
@@ -225,26 +256,28 @@ impl Caller {
             .policy
             .scopes(principal.role, Action::Read, FieldClass::Directory);
         for field in filter.fields() {
-            let readable = self.policy.class_of(PATIENT_TYPE, field).is_some_and(|class| {
-                let scopes = self.policy.scopes(principal.role, Action::Read, class);
-                listing.iter().all(|s| scopes.contains(s))
-            });
-            if !readable {
-                return Err(AppError::forbidden(format!("you may not filter by {field}")));
+            let scopes = self
+                .policy
+                .scopes(principal.role, Action::Read, self.patient_classes.of(field));
+            if !listing.iter().all(|s| scopes.contains(s)) {
+                return Err(AppError::forbidden(format!(
+                    "you may not filter by {}",
+                    field.name()
+                )));
             }
         }
         Ok(())
     }
 
     /// Refuses a change the role could never make, before looking anything up.
-    fn require_writable_ever(&self, principal: Principal, fields: &[&'static str]) -> AppResult<()> {
+    fn require_writable_ever(&self, principal: Principal, fields: &[PatientField]) -> AppResult<()> {
         for field in fields {
-            let allowed = self
-                .policy
-                .class_of(PATIENT_TYPE, field)
-                .is_some_and(|class| self.policy.could_ever(principal.role, Action::Write, class));
-            if !allowed {
-                return Err(AppError::forbidden(format!("your role may not set {field}")));
+            let class = self.patient_classes.of(*field);
+            if !self.policy.could_ever(principal.role, Action::Write, class) {
+                return Err(AppError::forbidden(format!(
+                    "your role may not set {}",
+                    field.name()
+                )));
             }
         }
         Ok(())
@@ -254,17 +287,14 @@ impl Caller {
         &self,
         principal: Principal,
         rel: Relationships,
-        fields: &[&'static str],
+        fields: &[PatientField],
     ) -> AppResult<()> {
         let permits = self.policy.permissions(principal.role, rel);
         for field in fields {
-            let allowed = self
-                .policy
-                .class_of(PATIENT_TYPE, field)
-                .is_some_and(|class| permits.allows(Action::Write, class));
-            if !allowed {
+            if !permits.allows(Action::Write, self.patient_classes.of(*field)) {
                 return Err(AppError::forbidden(format!(
-                    "you may not set {field} of this patient"
+                    "you may not set {} of this patient",
+                    field.name()
                 )));
             }
         }
@@ -272,7 +302,11 @@ impl Caller {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn create_patient(&self, changes: PatientChanges) -> AppResult<PatientView> {
+    pub async fn create_patient(
+        &self,
+        changes: PatientChanges,
+        asked: PatientSelection,
+    ) -> AppResult<Arc<PatientRecord>> {
         let principal = self.require(Action::Create, FieldClass::PatientRecord)?;
         let fields = changes.touched();
         // The one who registers a patient treats them from then on.
@@ -313,10 +347,15 @@ impl Caller {
                 ..Default::default()
             };
             changes.clone().apply(&mut row);
-            match row.insert(&self.db).await {
+            // A failed insert ends its transaction (PostgreSQL): one per try.
+            let txn = self.begin_write().await?;
+            match row.insert(&txn).await {
                 Ok(model) => {
+                    let detail = Detail::new().names("set", fields.iter().map(|f| f.name()));
+                    let event = self.write_event(principal, AuditAction::Create, Some(model.id), detail);
+                    self.commit_write(txn, event).await?;
                     tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient registered");
-                    return Ok(self.view(principal, model, standing));
+                    return Ok(self.disclose_one(self.view(principal, model, standing), asked));
                 }
                 // Only the random MRN can collide; try another.
                 Err(e) => last_error = Some(e),
@@ -328,7 +367,12 @@ impl Caller {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn update_patient(&self, id: &str, changes: PatientChanges) -> AppResult<PatientView> {
+    pub async fn update_patient(
+        &self,
+        id: &str,
+        changes: PatientChanges,
+        asked: PatientSelection,
+    ) -> AppResult<Arc<PatientRecord>> {
         let principal = self.principal()?;
         let fields = changes.touched();
         if fields.is_empty() {
@@ -336,8 +380,11 @@ impl Caller {
         }
         self.require_writable_ever(principal, &fields)?;
         let id = parse_id("id", id)?;
-        let current = self.visible_patient(principal, id).await?;
-        self.require_writable(principal, current.standing.relationships, &fields)?;
+        let found = self.visible_patient(principal, id).await.and_then(|current| {
+            self.require_writable(principal, current.standing.relationships, &fields)?;
+            Ok(current)
+        });
+        let current = self.noting_refusal(found, AuditAction::Write, Some(id), "patient")?;
         let changes = changes.validated()?;
         if changes.restricted == Some(true) && !current.model.restricted && !self.has_attending(id).await? {
             return Err(AppError::bad_input(
@@ -347,23 +394,34 @@ impl Caller {
         let mut row: patient::ActiveModel = current.model.into();
         changes.apply(&mut row);
         row.updated_at = Set(Utc::now());
-        let model = row.update(&self.db).await?;
+        let txn = self.begin_write().await?;
+        let model = row.update(&txn).await?;
+        let detail = Detail::new().names("changed", fields.iter().map(|f| f.name()));
+        let event = self.write_event(principal, AuditAction::Write, Some(model.id), detail);
+        self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %model.id, user_id = %principal.user_id, "patient updated");
         // A change of `restricted` changes the caller's standing: recompute it.
         let kinds = self.relations.load_one(id).await?.unwrap_or_default();
         let standing = standing(principal.user_id, principal.patient_id, &model, &kinds);
-        Ok(self.view(principal, model, standing))
+        Ok(self.disclose_one(self.view(principal, model, standing), asked))
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn delete_patient(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::PatientRecord)?;
         let id = parse_id("id", id)?;
-        let current = self.visible_patient(principal, id).await?;
-        if !current.may(Action::Delete, FieldClass::PatientRecord) {
-            return Err(AppError::forbidden("you may not delete this patient"));
-        }
-        patient::Entity::delete_by_id(id).exec(&self.db).await?;
+        let found = self.visible_patient(principal, id).await.and_then(|current| {
+            if current.may(Action::Delete, FieldClass::PatientRecord) {
+                Ok(current)
+            } else {
+                Err(AppError::forbidden("you may not delete this patient"))
+            }
+        });
+        self.noting_refusal(found, AuditAction::Delete, Some(id), "patient")?;
+        let txn = self.begin_write().await?;
+        patient::Entity::delete_by_id(id).exec(&txn).await?;
+        let event = self.write_event(principal, AuditAction::Delete, Some(id), Detail::new());
+        self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %id, user_id = %principal.user_id, "patient deleted");
         Ok(())
     }
@@ -375,7 +433,7 @@ impl Caller {
         id: &str,
         action: Action,
         class: FieldClass,
-    ) -> AppResult<(Principal, PatientView)> {
+    ) -> AppResult<(Principal, PatientAccess)> {
         let principal = self.require(action, class)?;
         let id = parse_id("patientId", id)?;
         let view = self.visible_patient(principal, id).await?;

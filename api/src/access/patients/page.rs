@@ -1,42 +1,27 @@
-//! Pages of the patient list: the cursor codec, and the relations a list
-//! query loads up front.
+//! Pages of the patient list and their cursors.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use super::view::PatientView;
+use std::sync::Arc;
+
+use super::view::PatientRecord;
 use crate::error::{AppError, AppResult};
 
 pub(super) const DEFAULT_PAGE: u64 = 50;
 pub(super) const MAX_PAGE: u64 = 100;
 
-/// Relations (Patient field names) a list query will resolve for every
-/// patient, known from the query before resolving it, so each is loaded in
-/// one statement up front rather than in whatever batches the loaders form.
-#[derive(Clone, Debug, Default)]
-pub struct Prefetch(pub Vec<&'static str>);
-
-/// The Patient fields that are relations loaded per patient.
-pub const RELATIONS: &[&str] = &[
-    "observations",
-    "assignedNurses",
-    "diagnoses",
-    "medications",
-    "allergies",
-    "notes",
-    "coverage",
-    "invoices",
-];
-
 pub struct PatientPage {
-    pub nodes: Vec<PatientView>,
+    pub nodes: Vec<Arc<PatientRecord>>,
     pub has_next_page: bool,
 }
 
 impl PatientPage {
-    pub fn cursor_of(view: &PatientView) -> String {
-        URL_SAFE_NO_PAD.encode(view.id().as_bytes())
+    /// A patient's place in the list. It encodes the id, so a query that
+    /// reads cursors asks for the id too (and the door records it).
+    pub fn cursor_of(patient: &PatientRecord) -> String {
+        URL_SAFE_NO_PAD.encode(patient.key().as_bytes())
     }
 }
 
