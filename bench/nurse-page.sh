@@ -8,6 +8,11 @@
 # BINARY defaults to target/release/caregraph (build it with
 # `cargo build --release`). Prints wrk's summary and the server's CPU time
 # per request. Timings live here, never in the test suite.
+#
+# BENCH_DATABASE=postgres runs on a fresh database on 127.0.0.1:5432 (as the
+# user postgres, dropped afterwards) instead of SQLite.
+# CAREGRAPH_BENCH_AUDIT_OFF=1 switches the audit trail off, to measure what
+# auditing costs (for benchmarks only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=${1:-target/release/caregraph}
@@ -15,9 +20,25 @@ seconds=${2:-10}
 connections=${3:-16}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+database=""
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  if [ -n "$database" ]; then
+    psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $database" >/dev/null
+  fi
+  rm -rf "$work"
+}
+server=""
+trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export CAREGRAPH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
+if [ "${BENCH_DATABASE:-sqlite}" = postgres ]; then
+  database="caregraph_bench_$$"
+  psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $database" >/dev/null
+  export CAREGRAPH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
+else
+  export CAREGRAPH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
+fi
 export CAREGRAPH_LISTEN="127.0.0.1:$port"
 export CAREGRAPH_LOG=warn
 "$binary" seed-demo >/dev/null
