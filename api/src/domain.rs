@@ -226,6 +226,16 @@ stored_enum!(InvoiceStatus { Issued => "ISSUED", Paid => "PAID", Void => "VOID" 
 stored_enum!(AssignmentKind { Attending => "ATTENDING", Nurse => "NURSE" });
 stored_enum!(Sex { Female => "FEMALE", Male => "MALE", Other => "OTHER", Unknown => "UNKNOWN" });
 
+/// An optional input field: absent leaves a value as it is (`None`), `null`
+/// clears it (`Some(None)`).
+pub fn maybe<T>(value: async_graphql::MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => None,
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Copy, Clone, Debug)]
 pub struct Date(pub chrono::NaiveDate);

@@ -27,6 +27,18 @@ pub struct NewAssignment {
 impl Caller {
     /// Assigns a nurse to a patient from now on, with no end. Assigning the
     /// same nurse twice returns the assignment that already holds.
+    /// Commits an assignment made or ended with its ASSIGNMENT_CHANGE event.
+    async fn commit_assignment_change(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        principal: crate::auth::Principal,
+        patient: Uuid,
+        detail: Detail,
+    ) -> AppResult<()> {
+        let event = self.write_event(principal, AuditAction::AssignmentChange, Some(patient), detail);
+        self.commit_write(txn, event).await
+    }
+
     pub async fn assign_nurse(&self, patient_id: &str, nurse_id: &str) -> AppResult<CareAssignment> {
         let new = NewAssignment {
             staff_id: nurse_id.to_owned(),
@@ -106,13 +118,8 @@ impl Caller {
             .id("id", assignment.id)
             .id("staff", staff.id)
             .code("kind", new.kind.as_str());
-        let event = self.write_event(
-            principal,
-            AuditAction::AssignmentChange,
-            Some(patient.id()),
-            detail,
-        );
-        self.commit_write(txn, event).await?;
+        self.commit_assignment_change(txn, principal, patient.id(), detail)
+            .await?;
         tracing::info!(
             patient_id = %patient.id(),
             staff_id = %staff.id,
@@ -129,22 +136,14 @@ impl Caller {
         let principal = self.require(Action::Write, self.care_team())?;
         let id = parse_id("id", id)?;
         let found = self
-            .record_in_scope::<care_assignment::Entity>(
+            .writable_in_scope::<care_assignment::Entity>(
                 principal,
                 care_assignment::Column::Id,
                 id,
-                sea_orm::Condition::all(),
+                self.care_team(),
+                "you may not change the care team of this patient",
             )
-            .await
-            .and_then(|(assignment, patient)| {
-                if patient.may(Action::Write, self.care_team()) {
-                    Ok((assignment, patient))
-                } else {
-                    Err(AppError::forbidden(
-                        "you may not change the care team of this patient",
-                    ))
-                }
-            });
+            .await;
         let (assignment, patient) =
             self.noting_refusal(found, AuditAction::AssignmentChange, None, "care_assignment")?;
         let staff = user::Entity::find_by_id(assignment.staff_id)
@@ -162,13 +161,8 @@ impl Caller {
             .code("record", "care_assignment")
             .id("id", revoked.id)
             .names("changed", ["revoked_at"]);
-        let event = self.write_event(
-            principal,
-            AuditAction::AssignmentChange,
-            Some(patient.id()),
-            detail,
-        );
-        self.commit_write(txn, event).await?;
+        self.commit_assignment_change(txn, principal, patient.id(), detail)
+            .await?;
         tracing::info!(patient_id = %revoked.patient_id, assignment_id = %revoked.id, user_id = %principal.user_id, "care team assignment revoked");
         Ok(self.assignment(revoked, staff))
     }

@@ -313,11 +313,7 @@ impl Caller {
         let (principal, patient) = self.noting_refusal(found, AuditAction::Create, asked_for, E::NAME)?;
         let txn = self.begin_write().await?;
         let model = build(patient.id(), principal.user_id).insert(&txn).await?;
-        let detail = Detail::new().code("record", E::NAME);
-        let detail = match id_of(&model, E::id_column()) {
-            Some(id) => detail.id("id", id),
-            None => detail,
-        };
+        let detail = naming::<E>(&model);
         let event = self.write_event(principal, AuditAction::Create, Some(patient.id()), detail);
         self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record added");
@@ -343,11 +339,7 @@ impl Caller {
         let changed = changed_columns(&active);
         let txn = self.begin_write().await?;
         let model = active.update(&txn).await?;
-        let detail = Detail::new().code("record", E::NAME).names("changed", changed);
-        let detail = match id_of(&model, E::id_column()) {
-            Some(id) => detail.id("id", id),
-            None => detail,
-        };
+        let detail = naming::<E>(&model).names("changed", changed);
         let event = self.write_event(principal, AuditAction::Write, Some(patient.id()), detail);
         self.commit_write(txn, event).await?;
         tracing::info!(patient_id = %patient.id(), user_id = %principal.user_id, record = E::NAME, "chart record changed");
@@ -422,4 +414,17 @@ impl Caller {
 fn may_read_sensitive(principal: Principal, patient: &PatientAccess, author: Option<uuid::Uuid>) -> bool {
     patient.may(Action::Read, FieldClass::SensitiveNotes)
         && (author == Some(principal.user_id) || patient.attending())
+}
+
+/// The detail of a chart record's write event: which kind of record, which one.
+fn naming<E: ChartRecord>(model: &E::Model) -> Detail
+where
+    E::Model: Clone + Send + Sync + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+{
+    let detail = Detail::new().code("record", E::NAME);
+    match id_of(model, E::id_column()) {
+        Some(id) => detail.id("id", id),
+        None => detail,
+    }
 }

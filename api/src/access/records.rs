@@ -1,13 +1,16 @@
 //! Writing chart records: each input is checked here, then written through
 //! the generic, policy-checked path of `chart`.
 
+use async_graphql::{InputObject, MaybeUndefined};
 use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, medication};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::Set;
 use uuid::Uuid;
 
-use super::{Caller, values};
-use crate::domain::{AllergySeverity, InvoiceStatus, NoteSensitivity, parse_name, parse_optional_text};
+use super::{Caller, values, visibility};
+use crate::domain::{
+    AllergySeverity, Date, InvoiceStatus, NoteSensitivity, maybe, parse_name, parse_optional_text,
+};
 use crate::error::{AppError, AppResult};
 
 fn text(field: &'static str, raw: &str, max: usize) -> AppResult<String> {
@@ -42,16 +45,26 @@ fn icd10(raw: &str) -> AppResult<String> {
     }
 }
 
+// The inputs of the chart mutations are these values themselves: one
+// definition from the GraphQL argument to the check before the write.
+
+#[derive(InputObject)]
+#[graphql(name = "RecordDiagnosisInput", visible = "visibility::writes_clinical")]
 pub struct NewDiagnosis {
     pub icd10_code: String,
     pub description: String,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "UpdateDiagnosisInput", visible = "visibility::writes_clinical")]
 pub struct DiagnosisChange {
     pub description: Option<String>,
+    /// true marks it resolved now; false reopens it.
     pub resolved: Option<bool>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "PrescribeMedicationInput", visible = "visibility::writes_clinical")]
 pub struct NewMedication {
     pub name: String,
     pub dose: String,
@@ -61,42 +74,56 @@ pub struct NewMedication {
     pub ends_at: Option<DateTime<Utc>>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "UpdateMedicationInput", visible = "visibility::writes_clinical")]
 pub struct MedicationChange {
     pub dose: Option<String>,
     pub frequency: Option<String>,
-    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub ends_at: MaybeUndefined<DateTime<Utc>>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "RecordAllergyInput", visible = "visibility::writes_clinical")]
 pub struct NewAllergy {
     pub substance: String,
     pub reaction: String,
     pub severity: AllergySeverity,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "UpdateAllergyInput", visible = "visibility::writes_clinical")]
 pub struct AllergyChange {
     pub reaction: Option<String>,
     pub severity: Option<AllergySeverity>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "WriteNoteInput", visible = "visibility::writes_notes")]
 pub struct NewNote {
     pub sensitivity: NoteSensitivity,
     pub body: String,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "AddCoverageInput", visible = "visibility::writes_billing")]
 pub struct NewCoverage {
     pub payer: String,
     pub plan: String,
     pub member_id: String,
-    pub valid_from: NaiveDate,
-    pub valid_to: Option<NaiveDate>,
+    pub valid_from: Date,
+    pub valid_to: Option<Date>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "UpdateCoverageInput", visible = "visibility::writes_billing")]
 pub struct CoverageChange {
     pub plan: Option<String>,
     pub member_id: Option<String>,
-    pub valid_to: Option<Option<NaiveDate>>,
+    pub valid_to: MaybeUndefined<Date>,
 }
 
+#[derive(InputObject)]
+#[graphql(name = "IssueInvoiceInput", visible = "visibility::writes_billing")]
 pub struct NewInvoice {
     pub description: String,
     pub amount_cents: i64,
@@ -194,11 +221,12 @@ impl Caller {
         id: &str,
         change: MedicationChange,
     ) -> AppResult<values::Medication> {
-        nothing_to_change(change.dose.is_some() || change.frequency.is_some() || change.ends_at.is_some())?;
+        let ends_at = maybe(change.ends_at);
+        nothing_to_change(change.dose.is_some() || change.frequency.is_some() || ends_at.is_some())?;
         let dose = change.dose.map(|d| text("dose", &d, 100)).transpose()?;
         let frequency = change.frequency.map(|f| text("frequency", &f, 100)).transpose()?;
         self.change_record::<medication::Entity>(id, |_, current, row| {
-            if let Some(ends_at) = change.ends_at {
+            if let Some(ends_at) = ends_at {
                 window(current.starts_at, ends_at)?;
                 row.ends_at = Set(ends_at);
             }
@@ -276,7 +304,8 @@ impl Caller {
     }
 
     pub async fn add_coverage(&self, patient_id: &str, new: NewCoverage) -> AppResult<values::Coverage> {
-        if new.valid_to.is_some_and(|to| to < new.valid_from) {
+        let (valid_from, valid_to) = (new.valid_from.0, new.valid_to.map(|d| d.0));
+        if valid_to.is_some_and(|to| to < valid_from) {
             return Err(AppError::bad_input("validTo must not come before validFrom"));
         }
         let payer = text("payer", &new.payer, 200)?;
@@ -288,19 +317,20 @@ impl Caller {
             payer: Set(payer),
             plan: Set(plan),
             member_id: Set(member_id),
-            valid_from: Set(new.valid_from),
-            valid_to: Set(new.valid_to),
+            valid_from: Set(valid_from),
+            valid_to: Set(valid_to),
             recorded_by: Set(me),
         })
         .await
     }
 
     pub async fn change_coverage(&self, id: &str, change: CoverageChange) -> AppResult<values::Coverage> {
-        nothing_to_change(change.plan.is_some() || change.member_id.is_some() || change.valid_to.is_some())?;
+        let valid_to = maybe(change.valid_to).map(|to| to.map(|d| d.0));
+        nothing_to_change(change.plan.is_some() || change.member_id.is_some() || valid_to.is_some())?;
         let plan = change.plan.map(|p| text("plan", &p, 200)).transpose()?;
         let member_id = change.member_id.map(|m| text("memberId", &m, 64)).transpose()?;
         self.change_record::<coverage::Entity>(id, |_, current, row| {
-            if let Some(valid_to) = change.valid_to {
+            if let Some(valid_to) = valid_to {
                 if valid_to.is_some_and(|to| to < current.valid_from) {
                     return Err(AppError::bad_input("validTo must not come before validFrom"));
                 }

@@ -71,9 +71,14 @@ impl VitalSign {
     }
 }
 
+// The input of `recordObservation` itself, checked here before the write.
+#[derive(async_graphql::InputObject)]
+#[graphql(name = "RecordObservationInput", visible = "super::visibility::writes_vitals")]
 pub struct NewObservation {
     pub kind: VitalSign,
+    /// In the unit of the vital sign (see `Observation.unit`).
     pub value: f64,
+    /// When it was measured; now if left out.
     pub recorded_at: Option<DateTime<Utc>>,
 }
 
@@ -117,22 +122,14 @@ impl Caller {
         }
         let id = crate::domain::parse_id("id", id)?;
         let found = self
-            .record_in_scope::<observation::Entity>(
+            .writable_in_scope::<observation::Entity>(
                 principal,
                 observation::Column::Id,
                 id,
-                sea_orm::Condition::all(),
+                self.vitals(),
+                "you may not change vital signs of this patient",
             )
-            .await
-            .and_then(|(current, patient)| {
-                if patient.may(Action::Write, self.vitals()) {
-                    Ok((current, patient))
-                } else {
-                    Err(AppError::forbidden(
-                        "you may not change vital signs of this patient",
-                    ))
-                }
-            });
+            .await;
         let (current, patient) = self.noting_refusal(found, AuditAction::Write, None, "observation")?;
         let kind = VitalSign::parse(&current.kind)
             .ok_or_else(|| AppError::Internal("stored vital sign is unknown".into()))?;

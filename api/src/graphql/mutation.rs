@@ -1,5 +1,4 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
 
 use super::account::AuthPayload;
 use super::common::{Date, caller, maybe};
@@ -7,7 +6,7 @@ use super::errors::ApiResult;
 use super::patient::Patient;
 use super::visibility;
 use crate::access::Account;
-use crate::access::{CareAssignment, NewObservation, Observation, PatientChanges, VitalSign};
+use crate::access::{CareAssignment, NewObservation, Observation, PatientChanges};
 use crate::domain::Sex;
 use crate::domain::parse_id;
 
@@ -46,16 +45,6 @@ pub struct UpdatePatientInput {
     /// VIP or staff member: reachable only through explicit assignments.
     /// Needs an attending doctor assigned first.
     restricted: Option<bool>,
-}
-
-#[derive(InputObject)]
-#[graphql(visible = "visibility::writes_vitals")]
-pub struct RecordObservationInput {
-    kind: VitalSign,
-    /// In the unit of the vital sign (see `Observation.unit`).
-    value: f64,
-    /// When it was measured; now if left out.
-    recorded_at: Option<DateTime<Utc>>,
 }
 
 #[Object]
@@ -167,13 +156,8 @@ impl CoreMutation {
         &self,
         ctx: &Context<'_>,
         patient_id: ID,
-        input: RecordObservationInput,
+        input: NewObservation,
     ) -> ApiResult<Observation> {
-        let new = NewObservation {
-            kind: input.kind,
-            value: input.value,
-            recorded_at: input.recorded_at,
-        };
-        Ok(caller(ctx).record_observation(&patient_id, new).await?)
+        Ok(caller(ctx).record_observation(&patient_id, input).await?)
     }
 }

@@ -222,6 +222,30 @@ impl Caller {
         Ok((record, self.view_of(principal, row).await?))
     }
 
+    /// A row of one patient whose `class` the caller may change: NOT_FOUND
+    /// outside the caller's scope (as in `record_in_scope`), FORBIDDEN with
+    /// `refusal` when the patient is in scope but `class` is not writable.
+    pub(super) async fn writable_in_scope<E>(
+        &self,
+        principal: Principal,
+        id_column: E::Column,
+        id: Uuid,
+        class: FieldClass,
+        refusal: &'static str,
+    ) -> AppResult<(E::Model, PatientAccess)>
+    where
+        E: EntityTrait + Related<patient::Entity>,
+    {
+        let (record, patient) = self
+            .record_in_scope::<E>(principal, id_column, id, Condition::all())
+            .await?;
+        if patient.may(Action::Write, class) {
+            Ok((record, patient))
+        } else {
+            Err(AppError::forbidden(refusal))
+        }
+    }
+
     /// The patients the caller may see at all. A role that sees none gets
     /// NOT_FOUND, the answer for any id it asks about.
     fn visible_scope(&self, principal: Principal) -> AppResult<Condition> {
