@@ -55,6 +55,8 @@ may! {
     changes_accounts => Write Accounts;
     reads_account_requests => Read AccountApprovals;
     approves_accounts => Write AccountApprovals;
+    reads_access_log => Read AccessLog;
+    reads_audit_trail => Read AuditTrail;
 }
 
 /// writeNote is visible to a role that may write either kind of note.

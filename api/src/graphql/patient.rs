@@ -187,6 +187,24 @@ pub struct PageInfo {
     end_cursor: Option<String>,
 }
 
+impl PageInfo {
+    /// A page of a forward-only list. Shared by every connection; the roles
+    /// that see the other connections (the trail, a patient's access log)
+    /// all read DIRECTORY too, so the type is visible wherever it is used.
+    pub(super) fn forward(
+        has_next_page: bool,
+        start_cursor: Option<String>,
+        end_cursor: Option<String>,
+    ) -> Self {
+        PageInfo {
+            has_next_page,
+            has_previous_page: false,
+            start_cursor,
+            end_cursor,
+        }
+    }
+}
+
 #[Object(visible = "visibility::reads_directory")]
 impl PatientConnection {
     async fn nodes(&self) -> &[Patient] {
