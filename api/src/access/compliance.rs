@@ -93,7 +93,7 @@ pub struct AccessLogPage {
 /// One event of the audit trail, as the compliance console shows it: ids,
 /// codes and field names only.
 #[derive(SimpleObject, Clone)]
-#[graphql(visible = "visibility::reads_audit_trail")]
+#[graphql(name = "AuditEvent", visible = "visibility::reads_audit_trail")]
 pub struct AuditEventView {
     /// The chain position: 1, 2, 3, ...
     pub seq: i64,
