@@ -159,30 +159,20 @@ struct ParsedFilter {
 
 impl AuditFilter {
     fn parse(&self) -> AppResult<ParsedFilter> {
-        let parse_code = |what: &str, code: &Option<String>| -> AppResult<Option<String>> {
-            Ok(code.as_ref().map(|c| c.trim().to_ascii_uppercase())).and_then(|c| match c {
-                Some(c) if c.is_empty() => Err(AppError::bad_input(format!("{what} is empty"))),
-                other => Ok(other),
-            })
-        };
-        let action = match parse_code("action", &self.action)? {
-            Some(code) => Some(
-                AuditAction::parse(&code)
-                    .ok_or_else(|| AppError::bad_input("action is not an audit action"))?,
-            ),
-            None => None,
-        };
-        let outcome = match parse_code("outcome", &self.outcome)? {
-            Some(code) => Some(
-                Outcome::parse(&code)
-                    .ok_or_else(|| AppError::bad_input("outcome is not an audit outcome"))?,
-            ),
-            None => None,
-        };
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                return Err(AppError::bad_input("from is after to"));
+        fn code<T>(what: &str, raw: &Option<String>, parse: fn(&str) -> Option<T>) -> AppResult<Option<T>> {
+            match raw {
+                None => Ok(None),
+                Some(raw) => parse(&raw.trim().to_ascii_uppercase()).map(Some).ok_or_else(|| {
+                    AppError::bad_input(format!("{what} is not one of the audit trail's codes"))
+                }),
             }
+        }
+        let action = code("action", &self.action, AuditAction::parse)?;
+        let outcome = code("outcome", &self.outcome, Outcome::parse)?;
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(AppError::bad_input("from is after to"));
         }
         Ok(ParsedFilter {
             patient: self

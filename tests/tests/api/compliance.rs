@@ -350,4 +350,24 @@ on_both_databases! {
         assert_eq!(exports.len(), 1);
         verified(&app).await;
     }
+
+    async fn the_access_review_costs_the_same_for_more_accounts(app) {
+        let officer = app.user("COMPLIANCE_OFFICER", "Cora Compliance").await;
+        let statements = || async {
+            let fresh = app.login(&officer.email, STAFF_PASSWORD).await;
+            let before = app.statements.get();
+            let reply = app.as_user(&fresh, REVIEW, json!({})).await;
+            let after = app.statements.get();
+            (after - before, reply.ok()["accessReview"].as_array().unwrap().len())
+        };
+        let (few, accounts) = statements().await;
+        let audit = Audit::start(app.db.clone());
+        for n in 0..3 {
+            let nurse = app.user("NURSE", &format!("Extra Nurse {n}")).await;
+            audit.record(break_glass(&nurse, Role::Nurse, &Uuid::new_v4().to_string())).await.unwrap();
+        }
+        let (more, more_accounts) = statements().await;
+        assert!(more_accounts > accounts);
+        assert_eq!(few, more, "accessReview runs a statement per account");
+    }
 }
