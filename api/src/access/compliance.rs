@@ -69,7 +69,8 @@ pub struct AccessLogEntry {
     pub seq: i64,
     /// When it happened.
     pub at: DateTime<Utc>,
-    /// Who: the name of their account (never their contact data).
+    /// Who: the name of their account (never their contact data); null if
+    /// the account no longer exists.
     pub actor_name: Option<String>,
     /// Their role at the time.
     pub actor_role: Option<Role>,

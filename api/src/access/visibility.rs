@@ -81,3 +81,9 @@ pub fn updates_patients(ctx: &Context<'_>) -> bool {
 pub fn reads_or_publishes_research(ctx: &Context<'_>) -> bool {
     could(ctx, Action::Read, FieldClass::Deidentified) || could(ctx, Action::Create, FieldClass::Deidentified)
 }
+
+/// `PageInfo` is shared by the patient list, the audit trail and a
+/// patient's access log: visible to whoever sees one of them.
+pub fn pages_lists(ctx: &Context<'_>) -> bool {
+    reads_directory(ctx) || reads_access_log(ctx) || reads_audit_trail(ctx)
+}

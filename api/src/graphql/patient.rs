@@ -179,7 +179,7 @@ impl PatientEdge {
 }
 
 #[derive(async_graphql::SimpleObject)]
-#[graphql(visible = "visibility::reads_directory")]
+#[graphql(visible = "visibility::pages_lists")]
 pub struct PageInfo {
     has_next_page: bool,
     has_previous_page: bool,
@@ -188,9 +188,8 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    /// A page of a forward-only list. Shared by every connection; the roles
-    /// that see the other connections (the trail, a patient's access log)
-    /// all read DIRECTORY too, so the type is visible wherever it is used.
+    /// A page of a forward-only list, shared by every connection (patients,
+    /// the audit trail, a patient's access log).
     pub(super) fn forward(
         has_next_page: bool,
         start_cursor: Option<String>,
