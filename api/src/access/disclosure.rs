@@ -215,6 +215,26 @@ impl Caller {
         Disclosed(value)
     }
 
+    /// The door for a read of the caller's own record, where only SELF
+    /// applies (a patient's accounting of disclosures, ACCESS_LOG): the role
+    /// was checked, and the grant recorded is the one SELF finds.
+    pub(super) fn disclose_own<T>(
+        &self,
+        action: AuditAction,
+        subject: Subject,
+        class: FieldClass,
+        value: T,
+    ) -> Disclosed<T> {
+        self.record(&[Read {
+            action,
+            subject,
+            classes: ClassSet::from_iter([class]),
+            outcome: Outcome::Allowed,
+            relationships: Relationships::none().with(crate::policy::Scope::OwnRecord),
+        }]);
+        Disclosed(value)
+    }
+
     /// A patient asked for by id who is not there for this caller (missing,
     /// or outside the scope: the two stay indistinguishable to the caller,
     /// not to the trail).

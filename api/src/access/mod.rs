@@ -16,6 +16,7 @@
 mod accounts;
 mod care_team;
 mod chart;
+mod compliance;
 mod departments;
 mod disclosure;
 mod enrolment;
@@ -38,6 +39,10 @@ use sea_orm::DatabaseConnection;
 
 pub use accounts::{AccountRules, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account};
 pub use care_team::NewAssignment;
+pub use compliance::{
+    AccessLogEntry, AccessLogPage, AccountReview, AuditEventPage, AuditEventView, AuditExport, AuditFilter,
+    MAX_EXPORT_ROWS, cursor_of as audit_cursor_of,
+};
 pub use disclosure::{Disclosed, DisclosureCounter};
 pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use patients::{

@@ -55,6 +55,8 @@ may! {
     changes_accounts => Write Accounts;
     reads_account_requests => Read AccountApprovals;
     approves_accounts => Write AccountApprovals;
+    reads_access_log => Read AccessLog;
+    reads_audit_trail => Read AuditTrail;
 }
 
 /// writeNote is visible to a role that may write either kind of note.
@@ -78,4 +80,10 @@ pub fn updates_patients(ctx: &Context<'_>) -> bool {
 /// returned to whoever publishes one.
 pub fn reads_or_publishes_research(ctx: &Context<'_>) -> bool {
     could(ctx, Action::Read, FieldClass::Deidentified) || could(ctx, Action::Create, FieldClass::Deidentified)
+}
+
+/// `PageInfo` is shared by the patient list, the audit trail and a
+/// patient's access log: visible to whoever sees one of them.
+pub fn pages_lists(ctx: &Context<'_>) -> bool {
+    reads_directory(ctx) || reads_access_log(ctx) || reads_audit_trail(ctx)
 }

@@ -3,6 +3,7 @@
 mod account;
 mod chart;
 mod common;
+mod compliance;
 pub mod errors;
 mod mutation;
 mod organisation;
@@ -23,6 +24,7 @@ pub struct Query(
     organisation::OrganisationQuery,
     review::ReviewQuery,
     provisioning::ProvisioningQuery,
+    compliance::ComplianceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -32,6 +34,7 @@ pub struct Mutation(
     organisation::OrganisationMutation,
     provisioning::ProvisioningMutation,
     review::ReviewMutation,
+    compliance::ComplianceMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;

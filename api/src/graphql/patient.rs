@@ -179,12 +179,29 @@ impl PatientEdge {
 }
 
 #[derive(async_graphql::SimpleObject)]
-#[graphql(visible = "visibility::reads_directory")]
+#[graphql(visible = "visibility::pages_lists")]
 pub struct PageInfo {
     has_next_page: bool,
     has_previous_page: bool,
     start_cursor: Option<String>,
     end_cursor: Option<String>,
+}
+
+impl PageInfo {
+    /// A page of a forward-only list, shared by every connection (patients,
+    /// the audit trail, a patient's access log).
+    pub(super) fn forward(
+        has_next_page: bool,
+        start_cursor: Option<String>,
+        end_cursor: Option<String>,
+    ) -> Self {
+        PageInfo {
+            has_next_page,
+            has_previous_page: false,
+            start_cursor,
+            end_cursor,
+        }
+    }
 }
 
 #[Object(visible = "visibility::reads_directory")]

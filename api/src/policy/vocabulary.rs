@@ -100,10 +100,12 @@ pub enum FieldClass {
     Departments,
     AccessReview,
     AccountApprovals,
+    AccessLog,
+    AuditTrail,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 19] = [
+    pub const ALL: [FieldClass; 21] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
@@ -123,6 +125,8 @@ impl FieldClass {
         FieldClass::Departments,
         FieldClass::AccessReview,
         FieldClass::AccountApprovals,
+        FieldClass::AccessLog,
+        FieldClass::AuditTrail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -146,6 +150,8 @@ impl FieldClass {
             FieldClass::Departments => "DEPARTMENTS",
             FieldClass::AccessReview => "ACCESS_REVIEW",
             FieldClass::AccountApprovals => "ACCOUNT_APPROVALS",
+            FieldClass::AccessLog => "ACCESS_LOG",
+            FieldClass::AuditTrail => "AUDIT_TRAIL",
         }
     }
 
@@ -164,14 +170,16 @@ impl FieldClass {
             | FieldClass::Billing
             | FieldClass::CareTeam
             | FieldClass::PatientRecord
-            | FieldClass::Restriction => true,
+            | FieldClass::Restriction
+            | FieldClass::AccessLog => true,
             FieldClass::Deidentified
             | FieldClass::Accounts
             | FieldClass::PatientAccounts
             | FieldClass::StaffDirectory
             | FieldClass::Departments
             | FieldClass::AccessReview
-            | FieldClass::AccountApprovals => false,
+            | FieldClass::AccountApprovals
+            | FieldClass::AuditTrail => false,
         }
     }
 }

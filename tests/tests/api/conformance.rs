@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use caregraph::policy::{Action, FieldClass, Policy, Role, Scope, matrix};
 use caregraph_entity::{
-    account_enrolment, allergy, care_assignment, clinical_note, coverage, department, diagnosis, invoice,
-    medication, observation, patient, research_release, user,
+    account_enrolment, allergy, audit_event, care_assignment, clinical_note, coverage, department, diagnosis,
+    invoice, medication, observation, patient, research_release, user,
 };
 use caregraph_tests::{Reply, Session, TestApp, full_patient, on_both_databases};
 use sea_orm::{
@@ -48,6 +48,9 @@ fn every_class_is_granted_somewhere_and_every_field_is_classified() {
 /// API cannot do.
 fn has_operation(action: Action, class: FieldClass) -> bool {
     match (action, class) {
+        // myAccessLog (a patient's own) and the compliance console.
+        (Action::Read, FieldClass::AccessLog | FieldClass::AuditTrail) => true,
+        (_, FieldClass::AccessLog | FieldClass::AuditTrail) => false,
         (Action::Read, c) if c.is_patient_data() => c != FieldClass::PatientRecord,
         (Action::Write, c) if c.is_patient_data() => c != FieldClass::PatientRecord,
         (Action::Create | Action::Delete, FieldClass::PatientRecord) => true,
@@ -309,6 +312,21 @@ fn kind(action: Action, class: FieldClass) -> Kind {
         }
         C::AccountApprovals => {
             if matches!(action, Read | Write) {
+                ClinicWide
+            } else {
+                NoOperation
+            }
+        }
+        // myAccessLog: the caller's own record, in whatever relationship.
+        C::AccessLog => {
+            if action == Read {
+                OnPatient
+            } else {
+                NoOperation
+            }
+        }
+        C::AuditTrail => {
+            if action == Read {
                 ClinicWide
             } else {
                 NoOperation
@@ -1024,6 +1042,7 @@ impl Visit<'_> {
             "mutation($p: ID!, $i: WriteNoteInput!) { writeNote(patientId: $p, input: $i) { id } }";
         let restricted = Stored::read(self.app, self.patient).await.row().restricted;
         match (action, class) {
+            (Action::Read, C::AccessLog) => self.reads_access_log().await,
             (Action::Read, class) => self.reads(class).await,
             (Action::Write, C::Directory) => self.updates(class, "givenName", json!("Renamed")).await,
             (Action::Write, C::Demographics) => self.updates(class, "dateOfBirth", json!("1970-01-02")).await,
@@ -1062,6 +1081,59 @@ impl Visit<'_> {
             (Action::Delete, C::PatientRecord) => self.deletes().await,
             (action, class) => panic!("no probe on a patient for {action:?} {class:?}"),
         }
+    }
+
+    /// `myAccessLog` lists accesses to the caller's own record only: a
+    /// patient's accesses show where the matrix grants ACCESS_LOG in this
+    /// relationship (SELF: their own record), and never another's.
+    async fn reads_access_log(&self) {
+        let what = self.what(Action::Read, FieldClass::AccessLog);
+        let reply = self
+            .ask("{ myAccessLog(first: 100) { nodes { id } } }", json!({}))
+            .await;
+        if self
+            .matrix
+            .scopes(self.role, Action::Read, FieldClass::AccessLog)
+            .is_empty()
+        {
+            assert_eq!(reply.codes(), ["FORBIDDEN"], "{what}: {}", reply.text);
+            assert_eq!(reply.data(), &Value::Null, "{what}: {}", reply.text);
+            return;
+        }
+        assert!(reply.body.get("errors").is_none(), "{what}: {}", reply.text);
+        let listed: Vec<Uuid> = reply.data()["myAccessLog"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| Uuid::parse_str(n["id"].as_str().unwrap()).unwrap())
+            .collect();
+        let own = Uuid::parse_str(self.caller_record()).unwrap();
+        let this = Uuid::parse_str(self.patient).unwrap();
+        let events = audit_event::Entity::find()
+            .filter(audit_event::Column::Id.is_in(listed.clone()))
+            .all(&self.app.db)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), listed.len(), "{what}: an entry is no event");
+        let mut shows_this = false;
+        for event in &events {
+            let named: Vec<Uuid> = serde_json::from_str(&event.patient_ids).unwrap();
+            assert!(
+                named.contains(&own),
+                "{what}: lists an event about another record"
+            );
+            shows_this |= named.contains(&this);
+        }
+        assert_eq!(
+            shows_this,
+            self.may(Action::Read, FieldClass::AccessLog),
+            "{what}: the patient's accesses are shown where the matrix does not say so, or hidden where it does"
+        );
+    }
+
+    /// The caller's own record (a PATIENT account's).
+    fn caller_record(&self) -> &str {
+        &self.clinic.patients[&(Role::Patient, OwnRecord)]
     }
 
     /// Deleting a record: where the matrix allows it, on a twin of the
@@ -1474,6 +1546,18 @@ impl Desk<'_> {
                         && after[0].approved_by.map(|a| a.to_string()) == Some(self.caller.id.clone())
                 };
                 self.judge(action, class, &reply, done, after == before);
+            }
+            (Read, C::AuditTrail) => {
+                let reply = self
+                    .ask(
+                        "{ auditEvents(first: 5) { edges { cursor node { seq action } } } }",
+                        json!({}),
+                    )
+                    .await;
+                let listed = reply.data()["auditEvents"]["edges"]
+                    .as_array()
+                    .is_some_and(|edges| !edges.is_empty());
+                self.judge(action, class, &reply, listed, reply.data().is_null());
             }
             (action, class) => panic!("no clinic-wide probe for {action:?} {class:?}"),
         }
