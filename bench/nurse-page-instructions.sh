@@ -57,9 +57,9 @@ page() {
     "$url/graphql"
 }
 for _ in 1 2 3; do page; done
-callgrind_control --zero "$server" >/dev/null
+callgrind_control --zero "$server" >/dev/null 2>&1
 for _ in $(seq 1 "$requests"); do page; done
-callgrind_control --dump=nurse-page "$server" >/dev/null
+callgrind_control --dump=nurse-page "$server" >/dev/null 2>&1
 # The dump holds what ran since the counters were zeroed; the file written
 # at exit (shutdown) is not read.
 dump=$(ls "$work"/callgrind.out.* | head -n 1)
