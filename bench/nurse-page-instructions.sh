@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What one nurse page request costs the server in CPU instructions, counted
-# by valgrind's callgrind: the same count for the same binary and data
-# whatever else the machine is doing, so two builds can be compared on a
-# busy machine (wall-clock figures come from nurse-page.sh on a quiet one).
+# by valgrind's callgrind: whatever else the machine is doing, so two
+# builds can be compared on a busy machine (wall-clock figures come from
+# nurse-page.sh on a quiet one). Each run seeds fresh data with random ids,
+# so runs of one build spread by about 0.5%: compare means of a few runs.
 #
 #   bench/nurse-page-instructions.sh [BINARY] [REQUESTS]
 #
@@ -63,6 +64,8 @@ callgrind_control --dump=nurse-page "$server" >/dev/null 2>&1
 # The dump holds what ran since the counters were zeroed; the file written
 # at exit (shutdown) is not read.
 dump=$(ls "$work"/callgrind.out.* | head -n 1)
+# CALLGRIND_OUT=FILE keeps the dump, for callgrind_annotate.
+if [ -n "${CALLGRIND_OUT:-}" ]; then cp "$dump" "$CALLGRIND_OUT"; fi
 total=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
 python3 - "$total" "$requests" <<'PY'
 import sys
