@@ -55,6 +55,14 @@ may! {
     changes_accounts => Write Accounts;
     reads_account_requests => Read AccountApprovals;
     approves_accounts => Write AccountApprovals;
+    reviews_break_glass => Read BreakGlassReview;
+    judges_break_glass => Write BreakGlassReview;
+}
+
+/// breakGlass and `me.activeBreakGlass`: roles with a BREAK_GLASS grant.
+pub fn breaks_glass(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>()
+        .is_some_and(|caller| caller.may_break_glass())
 }
 
 /// writeNote is visible to a role that may write either kind of note.

@@ -1,6 +1,7 @@
 //! The GraphQL schema: types, limits against hostile queries, and the SDL.
 
 mod account;
+mod break_glass;
 mod chart;
 mod common;
 pub mod errors;
@@ -15,7 +16,9 @@ pub use crate::access::visibility;
 use std::collections::BTreeMap;
 
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+
+pub use break_glass::{Subscription, SubscriptionToken};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -23,6 +26,7 @@ pub struct Query(
     organisation::OrganisationQuery,
     review::ReviewQuery,
     provisioning::ProvisioningQuery,
+    break_glass::BreakGlassQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -32,9 +36,10 @@ pub struct Mutation(
     organisation::OrganisationMutation,
     provisioning::ProvisioningMutation,
     review::ReviewMutation,
+    break_glass::BreakGlassMutation,
 );
 
-pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;
 
 /// The GraphQL types whose every field carries patient data and therefore a
 /// field class in the policy.
@@ -45,7 +50,7 @@ pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 500;
 
 pub fn build() -> CaregraphSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

@@ -100,10 +100,11 @@ pub enum FieldClass {
     Departments,
     AccessReview,
     AccountApprovals,
+    BreakGlassReview,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 19] = [
+    pub const ALL: [FieldClass; 20] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
@@ -123,6 +124,7 @@ impl FieldClass {
         FieldClass::Departments,
         FieldClass::AccessReview,
         FieldClass::AccountApprovals,
+        FieldClass::BreakGlassReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -146,6 +148,7 @@ impl FieldClass {
             FieldClass::Departments => "DEPARTMENTS",
             FieldClass::AccessReview => "ACCESS_REVIEW",
             FieldClass::AccountApprovals => "ACCOUNT_APPROVALS",
+            FieldClass::BreakGlassReview => "BREAK_GLASS_REVIEW",
         }
     }
 
@@ -171,7 +174,8 @@ impl FieldClass {
             | FieldClass::StaffDirectory
             | FieldClass::Departments
             | FieldClass::AccessReview
-            | FieldClass::AccountApprovals => false,
+            | FieldClass::AccountApprovals
+            | FieldClass::BreakGlassReview => false,
         }
     }
 }
