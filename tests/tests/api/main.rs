@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 mod bad_input;
+mod break_glass;
 mod conformance;
 mod demo;
 mod disclosure;
