@@ -426,7 +426,7 @@ impl Caller {
             }
         }
         let mut per_user: Vec<BreakGlassCount> = counts.into_iter().map(|(_, c)| c).collect();
-        per_user.sort_by(|a, b| b.opened.cmp(&a.opened));
+        per_user.sort_by_key(|c| std::cmp::Reverse(c.opened));
 
         let now = Utc::now();
         let grants = rows

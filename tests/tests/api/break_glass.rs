@@ -209,10 +209,19 @@ on_both_databases! {
 fn ws_client() -> Option<std::path::PathBuf> {
     static INSTALL: Once = Once::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ws-client");
-    let have_node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let have_npm = Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have_node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let have_npm = Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !(have_node && have_npm) {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: node and npm are required for the graphql-ws test");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: node and npm are required for the graphql-ws test"
+        );
         eprintln!("node/npm not found: skipping the graphql-ws client test");
         return None;
     }

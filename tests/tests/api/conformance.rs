@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use caregraph::policy::{Action, FieldClass, Policy, Role, Scope, matrix};
 use caregraph_entity::{
-    break_glass_grant,
-    account_enrolment, allergy, care_assignment, clinical_note, coverage, department, diagnosis, invoice,
-    medication, observation, patient, research_release, user,
+    account_enrolment, allergy, break_glass_grant, care_assignment, clinical_note, coverage, department,
+    diagnosis, invoice, medication, observation, patient, research_release, user,
 };
 use caregraph_tests::{Reply, Session, TestApp, full_patient, on_both_databases};
 use sea_orm::{
@@ -1473,7 +1472,10 @@ impl Desk<'_> {
             (Read | Write, C::BreakGlassReview) => {
                 // A fresh grant by a nurse on a patient of the colleague's:
                 // nobody reviews their own grant, and each probe has its own.
-                let patient = self.app.patient(&self.clinic.colleague, "Glass", &format!("Probe{unique}")).await;
+                let patient = self
+                    .app
+                    .patient(&self.clinic.colleague, "Glass", &format!("Probe{unique}"))
+                    .await;
                 let opened = self
                     .app
                     .as_user(
@@ -1493,8 +1495,11 @@ impl Desk<'_> {
                 };
                 let before = reviewed().await;
                 let reply = if action == Read {
-                    self.ask("{ breakGlassGrants(status: AWAITING_REVIEW) { grants { id } perUser { opened } } }", json!({}))
-                        .await
+                    self.ask(
+                        "{ breakGlassGrants(status: AWAITING_REVIEW) { grants { id } perUser { opened } } }",
+                        json!({}),
+                    )
+                    .await
                 } else {
                     self.ask(
                         "mutation($g: ID!) { reviewBreakGlass(id: $g, outcome: APPROPRIATE) { id } }",
