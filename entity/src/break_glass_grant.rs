@@ -1,5 +1,6 @@
 //! Emergency access to one patient by one clinician, for a limited window,
-//! awaiting a compliance officer's review.
+//! awaiting a compliance officer's review. The grant outlives the patient
+//! record and the account (no foreign keys): it is evidence for the review.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
@@ -27,15 +28,13 @@ pub enum Relation {
     #[sea_orm(
         belongs_to = "super::patient::Entity",
         from = "Column::PatientId",
-        to = "super::patient::Column::Id",
-        on_delete = "Cascade"
+        to = "super::patient::Column::Id"
     )]
     Patient,
     #[sea_orm(
         belongs_to = "super::user::Entity",
         from = "Column::UserId",
-        to = "super::user::Column::Id",
-        on_delete = "Cascade"
+        to = "super::user::Column::Id"
     )]
     User,
 }

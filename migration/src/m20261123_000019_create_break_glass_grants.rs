@@ -1,14 +1,15 @@
 use sea_orm_migration::prelude::*;
 
-use crate::m20261123_000001_create_users::Users;
-use crate::m20261123_000003_create_patients::Patients;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 /// Emergency access: one row per break-glass, open for a limited window,
 /// then reviewed by a compliance officer. The reason is the clinician's own
 /// words and stays in this table (never in the audit trail or a log).
+///
+/// No foreign keys on purpose: a grant is evidence for its review, and must
+/// outlive the deletion of the patient record (entered in error) or of the
+/// account that opened it, as the audit trail's events do.
 #[derive(DeriveIden)]
 enum BreakGlassGrants {
     Table,
@@ -62,20 +63,6 @@ impl MigrationTrait for Migration {
                             .null(),
                     )
                     .col(ColumnDef::new(BreakGlassGrants::ReviewNote).text().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_break_glass_grants_user")
-                            .from(BreakGlassGrants::Table, BreakGlassGrants::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_break_glass_grants_patient")
-                            .from(BreakGlassGrants::Table, BreakGlassGrants::PatientId)
-                            .to(Patients::Table, Patients::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
                     .to_owned(),
             )
             .await?;

@@ -201,6 +201,13 @@ on_both_databases! {
         assert_eq!(reviews[0].outcome, "SUCCESS");
         assert!(reviews[0].patient_ids.contains(&first));
         assert!(!reviews[0].detail.contains("emergency department"), "the note reached the trail");
+
+        // A record deleted (entered in error) leaves its grants to review.
+        let admin = app.login_admin().await;
+        app.as_user(&admin, "mutation($p: ID!) { deletePatient(id: $p) }", json!({ "p": second })).await.ok();
+        let awaiting = app.as_user(&officer, list, json!({ "s": "AWAITING_REVIEW" })).await;
+        let grants = awaiting.ok()["breakGlassGrants"]["grants"].as_array().unwrap().clone();
+        assert!(grants.iter().any(|g| g["patientId"] == second.as_str()), "{grants:?}");
     }
 }
 
