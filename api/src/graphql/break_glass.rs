@@ -74,7 +74,8 @@ pub struct SubscriptionToken(pub String);
 #[derive(Default)]
 pub struct Subscription;
 
-#[Subscription]
+// Hidden from roles with nothing to follow, like its only field.
+#[Subscription(visible = "visibility::reviews_break_glass")]
 impl Subscription {
     /// Each break-glass grant as it is opened (COMPLIANCE_OFFICER), over
     /// graphql-ws (`graphql-transport-ws`) on `/graphql/ws`, authenticated by
