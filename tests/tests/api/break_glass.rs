@@ -354,3 +354,28 @@ on_both_databases! {
         assert!(!lines.iter().any(|l| l.contains("\"next\"")), "{lines:?}");
     }
 }
+
+on_both_databases! {
+    async fn patients_opened_by_break_glass_are_loaded_in_batches(app) {
+        let doctor = app.user("DOCTOR", "Batch Doctor").await;
+        let nurse = app.user("NURSE", "Batch Nurse").await;
+        let page = "{ patients(first: 100) { nodes { id dateOfBirth observations { value } diagnoses { icd10Code } } } }";
+        let mut measured = Vec::new();
+        for (from, to) in [(0, 2), (2, 6)] {
+            for n in from..to {
+                let id = app.patient(&doctor, &format!("B{n}"), "Glass").await;
+                app.record_vital(&doctor, &id, "HEART_RATE", 60.0).await.ok();
+                app.fill_chart(&doctor, &id, &format!("B{n}")).await;
+                open(&app, &nurse, &id, REASON).await.ok();
+            }
+            let fresh = app.login(&nurse.email, caregraph_tests::STAFF_PASSWORD).await;
+            let before = app.statements.get();
+            let reply = app.as_user(&fresh, page, json!({})).await;
+            measured.push(app.statements.get() - before);
+            let nodes = reply.ok()["patients"]["nodes"].as_array().unwrap().clone();
+            assert_eq!(nodes.len(), to);
+            assert!(nodes.iter().all(|n| n["observations"].as_array().is_some_and(|o| !o.is_empty())), "{}", reply.text);
+        }
+        assert_eq!(measured[0], measured[1], "statements grew with the patients opened: {measured:?}");
+    }
+}
