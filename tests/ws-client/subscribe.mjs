@@ -5,6 +5,7 @@
 // Prints one JSON line per event: {"ready":true} once the server has
 // acknowledged the connection and the subscription is in place,
 // {"next": <data>} for each result, {"error": ...} for GraphQL errors and
+// {"complete": true} when the server ends the subscription, and
 // {"closed": {"code": n, "reason": "..."}} when the socket closes. Exits
 // after `count` results (default 1), or when the connection ends.
 import { createClient } from 'graphql-ws';
@@ -49,6 +50,9 @@ client.subscribe(
     error: (error) => {
       print({ error: String(error?.message ?? error?.reason ?? JSON.stringify(error)) });
     },
-    complete: () => {},
+    complete: () => {
+      print({ complete: true });
+      client.dispose();
+    },
   },
 );

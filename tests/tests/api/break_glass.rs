@@ -253,12 +253,18 @@ struct Subscriber {
 
 impl Subscriber {
     fn start(dir: &std::path::Path, app: &TestApp, token: Option<&str>) -> Subscriber {
+        Subscriber::start_for(dir, app, token, 1)
+    }
+
+    /// Listens for up to `count` grants.
+    fn start_for(dir: &std::path::Path, app: &TestApp, token: Option<&str>, count: usize) -> Subscriber {
         let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
         let mut child = Command::new("node")
             .arg("subscribe.mjs")
             .arg(url)
             .arg(token.unwrap_or("-"))
             .arg("subscription { breakGlassOpened { id patientId reason openedBy { name role } } }")
+            .arg(count.to_string())
             .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -301,7 +307,7 @@ on_both_databases! {
         let officer = app.user("COMPLIANCE_OFFICER", "Live Officer").await;
         let (_, patient) = emergency(&app, "Live").await;
         let nurse = app.user("NURSE", "Live Nurse").await;
-        let subscriber = Subscriber::start(&dir, &app, Some(&officer.token));
+        let subscriber = Subscriber::start_for(&dir, &app, Some(&officer.token), 2);
         assert_eq!(subscriber.next().await, json!({ "ready": true }));
         let grant = open(&app, &nurse, &patient, REASON).await.ok()["breakGlass"]["id"].as_str().unwrap().to_owned();
         let pushed = subscriber.next().await;
@@ -316,6 +322,12 @@ on_both_databases! {
             .filter(|e| e.actor_id.map(|a| a.to_string()) == Some(officer.id.clone()) && e.field_classes.contains("BREAK_GLASS_REVIEW"))
             .collect();
         assert_eq!(pushes.len(), 1, "{pushes:?}");
+
+        // Once the officer's session ends, so does the feed: the next grant is not sent.
+        app.as_user(&officer, "mutation { logout }", json!({})).await.ok();
+        let (_, other) = emergency(&app, "AfterLogout").await;
+        open(&app, &nurse, &other, REASON).await.ok();
+        assert_eq!(subscriber.next().await, json!({ "complete": true }));
     }
 
     async fn other_roles_and_anonymous_sockets_are_refused(app) {
