@@ -6,7 +6,8 @@
 //! `{"authorization": "Bearer <accessToken>"}`; the token is checked exactly
 //! as on `POST /graphql` (signature, session live, role unchanged). Only
 //! roles with a subscription to follow are let in (today: those who review
-//! break-glass); anyone else is closed with 4401 (no valid token) or 4403.
+//! break-glass); anyone else is closed with 4401 (no valid token) or 4403,
+//! and a socket that has not authenticated within 10 seconds with 4408.
 //! Only subscription operations run here: queries and mutations go to
 //! `POST /graphql`, where each request's reads are recorded in the audit
 //! trail before it is answered.
@@ -32,6 +33,9 @@ const PROTOCOL: &str = "graphql-transport-ws";
 const BAD_REQUEST: u16 = 4400;
 const UNAUTHORIZED: u16 = 4401;
 const FORBIDDEN: u16 = 4403;
+const INIT_TIMEOUT: u16 = 4408;
+/// How long a socket may stay open without a successful `connection_init`.
+const INIT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn graphql_ws(
     req: HttpRequest,
@@ -84,6 +88,8 @@ pub async fn graphql_ws(
 
     let services = state.services.clone();
     let init_code = close_code.clone();
+    let initialised = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let init_done = initialised.clone();
     let output = WebSocket::new(state.schema.clone(), input, WebSocketProtocols::GraphQLWS)
         .on_connection_init(move |payload| async move {
             let refuse = |code: u16, message: &str| {
@@ -124,6 +130,7 @@ pub async fn graphql_ws(
             let mut data = Data::default();
             data.insert(Caller::new(Some(principal), &services, RequestEvents::default()));
             data.insert(SubscriptionToken(token));
+            init_done.store(true, Ordering::SeqCst);
             Ok(data)
         });
 
@@ -131,7 +138,22 @@ pub async fn graphql_ws(
         let mut session = session;
         let mut output = std::pin::pin!(output);
         let mut closed_by_server = None;
-        while let Some(message) = output.next().await {
+        let deadline = tokio::time::sleep(INIT_WITHIN);
+        let mut deadline = std::pin::pin!(deadline);
+        let mut waiting_for_init = true;
+        loop {
+            let message = tokio::select! {
+                message = output.next() => message,
+                () = &mut deadline, if waiting_for_init => {
+                    if initialised.load(Ordering::SeqCst) {
+                        waiting_for_init = false;
+                        continue;
+                    }
+                    close_code.store(INIT_TIMEOUT, Ordering::SeqCst);
+                    break;
+                }
+            };
+            let Some(message) = message else { break };
             match message {
                 WsMessage::Text(text) => {
                     if session.text(text).await.is_err() {
@@ -157,6 +179,7 @@ pub async fn graphql_ws(
                     match code {
                         BAD_REQUEST => "only subscriptions run over WebSocket; send queries and mutations to POST /graphql",
                         UNAUTHORIZED => "unauthenticated",
+                        INIT_TIMEOUT => "connection initialisation timeout",
                         _ => "forbidden",
                     }
                     .to_owned(),

@@ -364,6 +364,23 @@ on_both_databases! {
         let _ = child.wait();
         assert!(lines.iter().any(|l| l.contains("4400")), "{lines:?}");
         assert!(!lines.iter().any(|l| l.contains("\"next\"")), "{lines:?}");
+
+        // A socket that never says connection_init is closed after 10 s.
+        let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
+        let silent = tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .args([
+                    "-e",
+                    "const WebSocket = require('ws'); const s = new WebSocket(process.argv[1], 'graphql-transport-ws'); s.on('close', (code) => { console.log(code); process.exit(0); }); setTimeout(() => { console.log('open'); process.exit(1); }, 20000);",
+                    &url,
+                ])
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(String::from_utf8_lossy(&silent.stdout).trim(), "4408");
     }
 }
 
