@@ -248,7 +248,7 @@ impl Caller {
             .ok_or(AppError::NotFound)?;
         // How the caller stands to the patient now, fresh from the database
         // (not from this request's cache).
-        let relations = CareRelationLoader::new(self.db.clone(), Some(principal.user_id))
+        let relations = CareRelationLoader::new(self.db.clone(), Some(principal.user_id), true)
             .load(&[patient_id])
             .await?;
         let kinds = relations.get(&patient_id).cloned().unwrap_or_default();

@@ -30,15 +30,23 @@ impl From<LoadError> for AppError {
 
 /// Per patient: the kinds of the caller's own active assignments to them,
 /// and `BREAK_GLASS` where the caller holds an active break-glass grant (two
-/// statements per batch, whatever its size).
+/// statements per batch, whatever its size; one for roles that cannot break
+/// glass).
 pub struct CareRelationLoader {
     db: DatabaseConnection,
     staff_id: Option<Uuid>,
+    /// Whether the caller's role may break glass at all; if not, its
+    /// grants are not looked up.
+    breaks_glass: bool,
 }
 
 impl CareRelationLoader {
-    pub fn new(db: DatabaseConnection, staff_id: Option<Uuid>) -> Self {
-        CareRelationLoader { db, staff_id }
+    pub fn new(db: DatabaseConnection, staff_id: Option<Uuid>, breaks_glass: bool) -> Self {
+        CareRelationLoader {
+            db,
+            staff_id,
+            breaks_glass,
+        }
     }
 }
 
@@ -60,6 +68,9 @@ impl Loader<Uuid> for CareRelationLoader {
         let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
         for row in rows {
             map.entry(row.patient_id).or_default().push(row.kind);
+        }
+        if !self.breaks_glass {
+            return Ok(map);
         }
         let grants: Vec<Uuid> = break_glass_grant::Entity::find()
             .select_only()

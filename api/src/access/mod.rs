@@ -137,10 +137,11 @@ impl Caller {
             break_glass_feed,
         } = services.clone();
         let staff_id = principal.map(|p| p.user_id);
+        let breaks_glass = principal.is_some_and(|p| policy.may_break_glass(p.role));
         Caller {
             credential_used: std::sync::atomic::AtomicBool::new(false),
             relations: DataLoader::with_cache(
-                CareRelationLoader::new(db.clone(), staff_id),
+                CareRelationLoader::new(db.clone(), staff_id, breaks_glass),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
