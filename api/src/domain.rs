@@ -224,6 +224,10 @@ stored_enum!(NoteSensitivity {
 });
 stored_enum!(InvoiceStatus { Issued => "ISSUED", Paid => "PAID", Void => "VOID" });
 stored_enum!(AssignmentKind { Attending => "ATTENDING", Nurse => "NURSE" });
+stored_enum!(
+    /// A compliance officer's finding on a break-glass: was the emergency access justified?
+    BreakGlassOutcome { Appropriate => "APPROPRIATE", Inappropriate => "INAPPROPRIATE" }
+);
 stored_enum!(Sex { Female => "FEMALE", Male => "MALE", Other => "OTHER", Unknown => "UNKNOWN" });
 
 /// An optional input field: absent leaves a value as it is (`None`), `null`

@@ -29,6 +29,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphiql))
+        .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
         .route("/graphiql/{file}", web::get().to(graphiql_asset))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
@@ -226,6 +227,15 @@ async fn respond(
 }
 
 /// `Ok(None)`: no credentials. A malformed header is an error, not anonymity.
+pub(crate) fn bearer_value(value: &str) -> Result<&str, &'static str> {
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err("the Authorization header must be `Bearer <accessToken>`"),
+    }
+}
+
 fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -233,12 +243,7 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
     let value = value
         .to_str()
         .map_err(|_| "the Authorization header is not readable")?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(Some(token.trim()))
-        }
-        _ => Err("the Authorization header must be `Bearer <accessToken>`"),
-    }
+    bearer_value(value).map(Some)
 }
 
 const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \

@@ -123,6 +123,7 @@ impl Application {
                 research_release_min_interval: config.research_release_min_interval,
                 disclosures: disclosures.clone(),
                 audit: audit.clone(),
+                break_glass_feed: crate::access::BreakGlassFeed::default(),
             },
             max_body_bytes: config.max_body_bytes,
             body_read_timeout: config.body_read_timeout,

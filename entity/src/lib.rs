@@ -50,6 +50,7 @@ pub mod allergy;
 pub mod audit_event;
 pub mod audit_event_patient;
 pub mod audit_head;
+pub mod break_glass_grant;
 pub mod care_assignment;
 pub mod clinical_note;
 pub mod coverage;

@@ -19,6 +19,7 @@ mod m20261123_000015_create_enrolments;
 mod m20261123_000016_create_account_enrolments;
 mod m20261123_000017_create_research_releases;
 mod m20261123_000018_create_audit_events;
+mod m20261123_000019_create_break_glass_grants;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000016_create_account_enrolments::Migration),
             Box::new(m20261123_000017_create_research_releases::Migration),
             Box::new(m20261123_000018_create_audit_events::Migration),
+            Box::new(m20261123_000019_create_break_glass_grants::Migration),
         ]
     }
 }

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use caregraph_entity::{care_assignment, observation, user};
+use caregraph_entity::{break_glass_grant, care_assignment, observation, user};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::scope::{NURSE, active_assignment};
+use super::scope::{BREAK_GLASS, NURSE, active_assignment, active_grant};
 use crate::error::AppError;
 
 /// Wraps the error so loaders can share it between waiting futures.
@@ -28,15 +28,25 @@ impl From<LoadError> for AppError {
     }
 }
 
-/// Per patient: the kinds of the caller's own active assignments to them.
+/// Per patient: the kinds of the caller's own active assignments to them,
+/// and `BREAK_GLASS` where the caller holds an active break-glass grant (two
+/// statements per batch, whatever its size; one for roles that cannot break
+/// glass).
 pub struct CareRelationLoader {
     db: DatabaseConnection,
     staff_id: Option<Uuid>,
+    /// Whether the caller's role may break glass at all; if not, its
+    /// grants are not looked up.
+    breaks_glass: bool,
 }
 
 impl CareRelationLoader {
-    pub fn new(db: DatabaseConnection, staff_id: Option<Uuid>) -> Self {
-        CareRelationLoader { db, staff_id }
+    pub fn new(db: DatabaseConnection, staff_id: Option<Uuid>, breaks_glass: bool) -> Self {
+        CareRelationLoader {
+            db,
+            staff_id,
+            breaks_glass,
+        }
     }
 }
 
@@ -48,15 +58,34 @@ impl Loader<Uuid> for CareRelationLoader {
         let Some(staff_id) = self.staff_id else {
             return Ok(HashMap::new());
         };
+        let now = Utc::now();
         let rows = care_assignment::Entity::find()
             .filter(care_assignment::Column::StaffId.eq(staff_id))
             .filter(care_assignment::Column::PatientId.is_in(keys.iter().copied()))
-            .filter(active_assignment(Utc::now()))
+            .filter(active_assignment(now))
             .all(&self.db)
             .await?;
         let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
         for row in rows {
             map.entry(row.patient_id).or_default().push(row.kind);
+        }
+        if !self.breaks_glass {
+            return Ok(map);
+        }
+        let grants: Vec<Uuid> = break_glass_grant::Entity::find()
+            .select_only()
+            .column(break_glass_grant::Column::PatientId)
+            .filter(break_glass_grant::Column::UserId.eq(staff_id))
+            .filter(break_glass_grant::Column::PatientId.is_in(keys.iter().copied()))
+            .filter(active_grant(now))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for patient_id in grants {
+            let kinds = map.entry(patient_id).or_default();
+            if !kinds.iter().any(|k| k == BREAK_GLASS) {
+                kinds.push(BREAK_GLASS.to_owned());
+            }
         }
         Ok(map)
     }

@@ -14,6 +14,7 @@
 //! Resolvers never see a database connection.
 
 mod accounts;
+mod break_glass;
 mod care_team;
 mod chart;
 mod compliance;
@@ -38,6 +39,10 @@ use caregraph_entity::{allergy, clinical_note, coverage, diagnosis, invoice, med
 use sea_orm::DatabaseConnection;
 
 pub use accounts::{AccountRules, StaffAccountRequest, UnrestrictedAccount, unrestricted_create_account};
+pub use break_glass::{
+    BreakGlassAccess, BreakGlassCount, BreakGlassFeed, BreakGlassGrant, BreakGlassReport, BreakGlassReview,
+    BreakGlassStaff, BreakGlassStatus,
+};
 pub use care_team::NewAssignment;
 pub use compliance::{
     AccessLogEntry, AccessLogPage, AccountReview, AuditEventPage, AuditEventView, AuditExport, AuditFilter,
@@ -88,6 +93,8 @@ pub struct Services {
     pub disclosures: DisclosureCounter,
     /// The audit trail's writer.
     pub audit: Audit,
+    /// New break-glass grants, pushed to subscribed compliance officers.
+    pub break_glass_feed: BreakGlassFeed,
 }
 
 pub struct Caller {
@@ -98,6 +105,7 @@ pub struct Caller {
     account_rules: Arc<AccountRules>,
     disclosures: DisclosureCounter,
     audit: Audit,
+    break_glass_feed: BreakGlassFeed,
     /// The events of this request's reads, recorded before it is answered.
     events: RequestEvents,
     /// The shortest time between two research releases.
@@ -131,12 +139,14 @@ impl Caller {
             research_release_min_interval,
             disclosures,
             audit,
+            break_glass_feed,
         } = services.clone();
         let staff_id = principal.map(|p| p.user_id);
+        let breaks_glass = principal.is_some_and(|p| policy.may_break_glass(p.role));
         Caller {
             credential_used: std::sync::atomic::AtomicBool::new(false),
             relations: DataLoader::with_cache(
-                CareRelationLoader::new(db.clone(), staff_id),
+                CareRelationLoader::new(db.clone(), staff_id, breaks_glass),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -162,6 +172,7 @@ impl Caller {
             research_release_min_interval,
             disclosures,
             audit,
+            break_glass_feed,
             events,
             policy,
             patient_classes,
@@ -183,6 +194,11 @@ impl Caller {
     pub fn could_ever(&self, action: Action, class: FieldClass) -> bool {
         self.role()
             .is_some_and(|role| self.policy.could_ever(role, action, class))
+    }
+
+    /// Whether the caller's role may break glass: it holds some grant of scope BREAK_GLASS.
+    pub fn may_break_glass(&self) -> bool {
+        self.role().is_some_and(|role| self.policy.may_break_glass(role))
     }
 
     /// Role-level check for operations that are not about one patient.

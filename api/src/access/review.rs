@@ -4,7 +4,7 @@
 
 use caregraph_entity::{care_assignment, patient, user};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::Caller;
 use super::disclosure::{Disclosed, Subject};
@@ -62,15 +62,25 @@ impl Caller {
             .ok_or(AppError::NotFound)?;
         let role =
             Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
-        let kinds: Vec<String> = care_assignment::Entity::find()
+        let now = Utc::now();
+        let mut kinds: Vec<String> = care_assignment::Entity::find()
             .filter(care_assignment::Column::StaffId.eq(user.id))
             .filter(care_assignment::Column::PatientId.eq(patient.id))
-            .filter(active_assignment(Utc::now()))
+            .filter(active_assignment(now))
             .all(&self.db)
             .await?
             .into_iter()
             .map(|a| a.kind)
             .collect();
+        let broken_glass = caregraph_entity::break_glass_grant::Entity::find()
+            .filter(caregraph_entity::break_glass_grant::Column::UserId.eq(user.id))
+            .filter(caregraph_entity::break_glass_grant::Column::PatientId.eq(patient.id))
+            .filter(super::scope::active_grant(now))
+            .count(&self.db)
+            .await?;
+        if broken_glass > 0 {
+            kinds.push(super::scope::BREAK_GLASS.to_owned());
+        }
         let standing = standing(user.id, user.patient_id, &patient, &kinds);
         let mut decisions = Vec::new();
         for class in FieldClass::ALL {

@@ -3,7 +3,7 @@
 //! rules of the policy file live here: assignment windows, and restricted
 //! patients reachable only through an explicit assignment or SELF.
 
-use caregraph_entity::{care_assignment, patient};
+use caregraph_entity::{break_glass_grant, care_assignment, patient};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
@@ -16,6 +16,29 @@ use crate::policy::{Action, FieldClass, Policy, Relationships, Scope};
 
 pub const ATTENDING: &str = AssignmentKind::Attending.as_str();
 pub const NURSE: &str = AssignmentKind::Nurse.as_str();
+/// Not an assignment: the relation an active break-glass grant gives, loaded
+/// alongside the caller's assignments.
+pub const BREAK_GLASS: &str = "BREAK_GLASS";
+
+/// Break-glass grants that hold right now: opened, not yet expired.
+pub fn active_grant(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(break_glass_grant::Column::OpenedAt.lte(now))
+        .add(break_glass_grant::Column::ExpiresAt.gt(now))
+}
+
+/// The patients this user holds an active break-glass grant for.
+pub fn broken_glass_of(user_id: Uuid, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(break_glass_grant::Column::PatientId)
+        .from(break_glass_grant::Entity)
+        .cond_where(
+            Condition::all()
+                .add(break_glass_grant::Column::UserId.eq(user_id))
+                .add(active_grant(now)),
+        )
+        .to_owned()
+}
 
 /// Assignments that hold right now: started, not ended, not revoked.
 pub fn active_assignment(now: DateTime<Utc>) -> Condition {
@@ -83,8 +106,13 @@ pub fn patient_filter(
                 Some(own) => any.add(patient::Column::Id.eq(own)),
                 None => any,
             },
-            // No break-glass grants exist yet: nothing matches.
-            Scope::BreakGlass => any,
+            // A restricted patient is never opened by break-glass (see
+            // `standing`): the filter says so too.
+            Scope::BreakGlass => any.add(
+                Condition::all()
+                    .add(patient::Column::Id.in_subquery(broken_glass_of(caller.user_id, now)))
+                    .add(not_restricted.clone()),
+            ),
         };
     }
     // An empty OR matches nothing; make that explicit (an id is never null).
@@ -96,7 +124,8 @@ pub fn patient_filter(
 }
 
 /// How one user stands to one patient, from the patient row, the user's own
-/// active assignments to that patient, and the user's linked record.
+/// active assignments to that patient (and `BREAK_GLASS` for an active
+/// break-glass grant), and the user's linked record.
 #[derive(Clone, Copy, Debug)]
 pub struct Standing {
     pub relationships: Relationships,
@@ -125,6 +154,13 @@ pub fn standing(
     }
     if own_patient == Some(patient.id) {
         rel = rel.with(Scope::OwnRecord);
+    }
+    // DESIGN §3: a restricted patient is reachable only through an explicit
+    // assignment or SELF, "for every role". A break-glass grant is neither:
+    // it is the clinician's own decision, made alone. A VIP's emergency care
+    // goes through an assignment by the attending doctor instead.
+    if assignment_kinds.iter().any(|k| k == BREAK_GLASS) && !patient.restricted {
+        rel = rel.with(Scope::BreakGlass);
     }
     Standing {
         relationships: rel,

@@ -57,6 +57,14 @@ may! {
     approves_accounts => Write AccountApprovals;
     reads_access_log => Read AccessLog;
     reads_audit_trail => Read AuditTrail;
+    reviews_break_glass => Read BreakGlassReview;
+    judges_break_glass => Write BreakGlassReview;
+}
+
+/// breakGlass and `me.activeBreakGlass`: roles with a BREAK_GLASS grant.
+pub fn breaks_glass(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>()
+        .is_some_and(|caller| caller.may_break_glass())
 }
 
 /// writeNote is visible to a role that may write either kind of note.

@@ -5,8 +5,10 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use super::common::caller;
 use super::errors::{ApiResult, forbid_field};
-use crate::access::{Account, OwnAccount, SignedIn};
+use super::visibility;
+use crate::access::{Account, BreakGlassAccess, OwnAccount, SignedIn};
 use crate::error::AppError;
 use crate::policy::Role;
 
@@ -34,6 +36,17 @@ impl Account {
     /// False until the owner enrols, and after deactivation.
     async fn active(&self) -> bool {
         self.active
+    }
+    /// Your break-glass grants that are open right now (on `me`; on any
+    /// other account `null` with FORBIDDEN).
+    #[graphql(visible = "visibility::breaks_glass")]
+    async fn active_break_glass(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<BreakGlassAccess>>> {
+        let caller = caller(ctx);
+        if caller.principal()?.user_id != self.id {
+            forbid_field(ctx);
+            return Ok(None);
+        }
+        Ok(Some(caller.active_break_glass().await?))
     }
 }
 

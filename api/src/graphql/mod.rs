@@ -1,6 +1,7 @@
 //! The GraphQL schema: types, limits against hostile queries, and the SDL.
 
 mod account;
+mod break_glass;
 mod chart;
 mod common;
 mod compliance;
@@ -16,7 +17,9 @@ pub use crate::access::visibility;
 use std::collections::BTreeMap;
 
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+
+pub use break_glass::{Subscription, SubscriptionToken};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -25,6 +28,7 @@ pub struct Query(
     review::ReviewQuery,
     provisioning::ProvisioningQuery,
     compliance::ComplianceQuery,
+    break_glass::BreakGlassQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,9 +39,10 @@ pub struct Mutation(
     provisioning::ProvisioningMutation,
     review::ReviewMutation,
     compliance::ComplianceMutation,
+    break_glass::BreakGlassMutation,
 );
 
-pub type CaregraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;
 
 /// The GraphQL types whose every field carries patient data and therefore a
 /// field class in the policy.
@@ -48,7 +53,7 @@ pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 500;
 
 pub fn build() -> CaregraphSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

@@ -36,7 +36,19 @@ struct RawPolicy {
     grants: Vec<Spanned<RawGrant>>,
     #[serde(default)]
     fields: BTreeMap<String, BTreeMap<String, Spanned<FieldClass>>>,
+    #[serde(default)]
+    break_glass: Option<Spanned<RawBreakGlass>>,
 }
+
+/// `[break_glass]`: how long an emergency grant stays open.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreakGlass {
+    grant_hours: u32,
+}
+
+/// Hours a break-glass grant stays open when the policy does not say.
+pub(super) const DEFAULT_BREAK_GLASS_HOURS: u32 = 4;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +78,7 @@ pub(super) struct Parsed {
     pub effective: BTreeMap<Role, Vec<usize>>,
     pub inherits: BTreeMap<Role, Vec<String>>,
     pub fields: BTreeMap<(String, String), FieldClass>,
+    pub break_glass_hours: u32,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -135,6 +148,12 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
             return Err(invalid(
                 offset,
                 "a grant needs a `why`: the reason a reviewer reads".into(),
+            ));
+        }
+        if raw.scope == Scope::BreakGlass && raw.actions.iter().any(|a| *a != Action::Read) {
+            return Err(invalid(
+                offset,
+                "a BREAK_GLASS grant can only READ: emergency access changes nothing".into(),
             ));
         }
         for &class in &raw.classes {
@@ -242,11 +261,25 @@ pub(super) fn parse(source: &str, text: &str) -> Result<Parsed, PolicyError> {
             fields.insert((type_name.clone(), field), class.into_inner());
         }
     }
+    let break_glass_hours = match raw.break_glass {
+        None => DEFAULT_BREAK_GLASS_HOURS,
+        Some(spanned) => {
+            let hours = spanned.get_ref().grant_hours;
+            if !(1..=24).contains(&hours) {
+                return Err(invalid(
+                    spanned.span().start,
+                    format!("[break_glass] grant_hours = {hours}: an emergency grant lasts 1 to 24 hours"),
+                ));
+            }
+            hours
+        }
+    };
     Ok(Parsed {
         grants,
         effective,
         inherits,
         fields,
+        break_glass_hours,
     })
 }
 
@@ -340,6 +373,21 @@ mod tests {
         use crate::policy::{Action, FieldClass, Role};
         assert!(policy.could_ever(Role::Admin, Action::Read, FieldClass::Directory));
         assert!(!policy.could_ever(Role::Nurse, Action::Read, FieldClass::Directory));
+    }
+
+    #[test]
+    fn break_glass_grants_only_read_and_last_a_bounded_time() {
+        let write = error_of(
+            "version = 1\n[[grant]]\nrole = \"NURSE\"\nactions = [\"WRITE\"]\nclasses = [\"VITALS\"]\nscope = \"BREAK_GLASS\"\npurpose = \"EMERGENCY\"\nwhy = \"x\"\n",
+        );
+        assert!(
+            write.contains("BREAK_GLASS") && write.contains("line 2"),
+            "{write}"
+        );
+        let long = error_of("version = 1\n[break_glass]\ngrant_hours = 72\n");
+        assert!(long.contains("grant_hours"), "{long}");
+        let policy = Policy::parse("t.toml", "version = 1\n[break_glass]\ngrant_hours = 2\n").unwrap();
+        assert_eq!(policy.break_glass_window(), chrono::Duration::hours(2));
     }
 
     #[test]

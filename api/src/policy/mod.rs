@@ -79,6 +79,8 @@ pub struct Policy {
     fields: BTreeMap<(String, String), FieldClass>,
     /// Per role, per scope: what the grants of that scope allow.
     by_role: HashMap<Role, Vec<(Scope, Permissions)>>,
+    /// How long a break-glass grant stays open (`[break_glass] grant_hours`).
+    break_glass_hours: u32,
 }
 
 impl Policy {
@@ -105,6 +107,7 @@ impl Policy {
             inherits: parsed.inherits,
             fields: parsed.fields,
             by_role,
+            break_glass_hours: parsed.break_glass_hours,
         })
     }
 
@@ -119,6 +122,31 @@ impl Policy {
     /// SHA-256 of the policy text, logged at start so an auditor knows which rules ran.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// How long a break-glass grant stays open.
+    pub fn break_glass_window(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.break_glass_hours))
+    }
+
+    /// Whether the role may break glass at all: it holds some grant of scope BREAK_GLASS.
+    pub fn may_break_glass(&self, role: Role) -> bool {
+        self.grants_of(role).any(|g| g.scope == Scope::BreakGlass)
+    }
+
+    /// The classes a break-glass grant opens to this role for `action`.
+    pub fn break_glass_classes(&self, role: Role, action: Action) -> Vec<FieldClass> {
+        let mut classes: Vec<FieldClass> = Vec::new();
+        for grant in self.grants_of(role).filter(|g| g.scope == Scope::BreakGlass) {
+            if grant.actions.contains(&action) {
+                for class in &grant.classes {
+                    if !classes.contains(class) {
+                        classes.push(*class);
+                    }
+                }
+            }
+        }
+        classes
     }
 
     pub fn grants(&self) -> &[Grant] {

@@ -102,10 +102,11 @@ pub enum FieldClass {
     AccountApprovals,
     AccessLog,
     AuditTrail,
+    BreakGlassReview,
 }
 
 impl FieldClass {
-    pub const ALL: [FieldClass; 21] = [
+    pub const ALL: [FieldClass; 22] = [
         FieldClass::Directory,
         FieldClass::Demographics,
         FieldClass::Contact,
@@ -127,6 +128,7 @@ impl FieldClass {
         FieldClass::AccountApprovals,
         FieldClass::AccessLog,
         FieldClass::AuditTrail,
+        FieldClass::BreakGlassReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +154,7 @@ impl FieldClass {
             FieldClass::AccountApprovals => "ACCOUNT_APPROVALS",
             FieldClass::AccessLog => "ACCESS_LOG",
             FieldClass::AuditTrail => "AUDIT_TRAIL",
+            FieldClass::BreakGlassReview => "BREAK_GLASS_REVIEW",
         }
     }
 
@@ -179,7 +182,8 @@ impl FieldClass {
             | FieldClass::Departments
             | FieldClass::AccessReview
             | FieldClass::AccountApprovals
-            | FieldClass::AuditTrail => false,
+            | FieldClass::AuditTrail
+            | FieldClass::BreakGlassReview => false,
         }
     }
 }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use caregraph::policy::{Action, FieldClass, Policy, Role, Scope, matrix};
 use caregraph_entity::{
-    account_enrolment, allergy, audit_event, care_assignment, clinical_note, coverage, department, diagnosis,
-    invoice, medication, observation, patient, research_release, user,
+    account_enrolment, allergy, audit_event, break_glass_grant, care_assignment, clinical_note, coverage,
+    department, diagnosis, invoice, medication, observation, patient, research_release, user,
 };
 use caregraph_tests::{Reply, Session, TestApp, full_patient, on_both_databases};
 use sea_orm::{
@@ -62,6 +62,7 @@ fn has_operation(action: Action, class: FieldClass) -> bool {
         (Action::Create, FieldClass::Deidentified) => true,
         (Action::Read | Action::Create | Action::Write, FieldClass::Departments) => true,
         (Action::Read | Action::Write, FieldClass::AccountApprovals) => true,
+        (Action::Read | Action::Write, FieldClass::BreakGlassReview) => true,
         _ => false,
     }
 }
@@ -167,14 +168,30 @@ impl Matrix {
             .any(|s| self.scopes(role, action, class).contains(s))
     }
 
-    /// BREAK_GLASS has no operation yet (no way to open an emergency grant),
-    /// so it never holds and no cell may rely on it.
-    fn grants_nothing_under_break_glass(&self) {
+    /// Emergency access only reads: no cell grants anything but READ under
+    /// BREAK_GLASS, and whoever may break glass can find the patient opened
+    /// (DIRECTORY) and never reaches notes or billing that way.
+    fn break_glass_only_reads(&self) {
         for ((role, class, action), scopes) in &self.0 {
-            assert!(
-                !scopes.contains(&Scope::BreakGlass),
-                "the matrix grants {role:?} {action:?} {class:?} under BREAK_GLASS, which nothing can establish yet"
-            );
+            if scopes.contains(&Scope::BreakGlass) {
+                assert_eq!(
+                    *action,
+                    Action::Read,
+                    "the matrix grants {role:?} {action:?} {class:?} under BREAK_GLASS"
+                );
+                assert!(
+                    self.scopes(*role, Action::Read, FieldClass::Directory)
+                        .contains(&Scope::BreakGlass),
+                    "{role:?} reads {class:?} under BREAK_GLASS but could not find the patient"
+                );
+                assert!(
+                    !matches!(
+                        class,
+                        FieldClass::Notes | FieldClass::SensitiveNotes | FieldClass::Billing
+                    ),
+                    "{role:?} reads {class:?} under BREAK_GLASS"
+                );
+            }
         }
     }
 
@@ -216,6 +233,8 @@ enum Relationship {
     Restricted,
     /// No patient at all: the clinic-wide classes.
     Clinic,
+    /// A stranger the caller opened with `breakGlass` (an active grant).
+    BrokenGlass,
 }
 
 use Relationship::*;
@@ -229,6 +248,7 @@ impl Relationship {
             Assigned => &[Scope::Any, Scope::Assigned],
             OwnRecord => &[Scope::Any, Scope::OwnRecord],
             Restricted => &[],
+            BrokenGlass => &[Scope::Any, Scope::BreakGlass],
         }
     }
 
@@ -239,6 +259,7 @@ impl Relationship {
             Registered | Attending => Some(Scope::Treating),
             Assigned => Some(Scope::Assigned),
             OwnRecord => Some(Scope::OwnRecord),
+            BrokenGlass => Some(Scope::BreakGlass),
             ExpiredAssignment | RevokedAssignment | Restricted => None,
         }
     }
@@ -310,7 +331,7 @@ fn kind(action: Action, class: FieldClass) -> Kind {
                 NoOperation
             }
         }
-        C::AccountApprovals => {
+        C::AccountApprovals | C::BreakGlassReview => {
             if matches!(action, Read | Write) {
                 ClinicWide
             } else {
@@ -664,6 +685,9 @@ impl Clinic {
             Role::Patient => all.push(OwnRecord),
             _ => {}
         }
+        if matrix.grants(role, Action::Read, FieldClass::Directory, &[Scope::BreakGlass]) {
+            all.push(BrokenGlass);
+        }
         all
     }
 
@@ -765,6 +789,15 @@ impl Clinic {
                 .await
                 .ok();
                 assert!(Stored::read(app, &patient).await.row().restricted);
+            }
+            BrokenGlass => {
+                app.as_user(
+                    caller.expect("the caller breaks glass"),
+                    "mutation($p: ID!) { breakGlass(patientId: $p, reason: \"Collapsed in the corridor, chart needed now\") { id } }",
+                    json!({ "p": patient }),
+                )
+                .await
+                .ok();
             }
             _ => {}
         }
@@ -1508,6 +1541,54 @@ impl Desk<'_> {
                     reply.data().is_null(),
                 );
             }
+            (Read | Write, C::BreakGlassReview) => {
+                // A fresh grant by a nurse on a patient of the colleague's:
+                // nobody reviews their own grant, and each probe has its own.
+                let patient = self
+                    .app
+                    .patient(&self.clinic.colleague, "Glass", &format!("Probe{unique}"))
+                    .await;
+                let opened = self
+                    .app
+                    .as_user(
+                        &self.clinic.spare_nurse,
+                        "mutation($p: ID!) { breakGlass(patientId: $p, reason: \"Found unresponsive in the waiting room\") { id } }",
+                        json!({ "p": patient }),
+                    )
+                    .await;
+                let grant = opened.ok()["breakGlass"]["id"].as_str().unwrap().to_owned();
+                let reviewed = || async {
+                    break_glass_grant::Entity::find_by_id(Uuid::parse_str(&grant).unwrap())
+                        .one(db)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .reviewed_at
+                };
+                let before = reviewed().await;
+                let reply = if action == Read {
+                    self.ask(
+                        "{ breakGlassGrants(status: AWAITING_REVIEW) { grants { id } perUser { opened } } }",
+                        json!({}),
+                    )
+                    .await
+                } else {
+                    self.ask(
+                        "mutation($g: ID!) { reviewBreakGlass(id: $g, outcome: APPROPRIATE) { id } }",
+                        json!({ "g": grant }),
+                    )
+                    .await
+                };
+                let after = reviewed().await;
+                let done = if action == Read {
+                    reply.data()["breakGlassGrants"]["grants"]
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|g| g["id"] == grant.as_str()))
+                } else {
+                    after.is_some()
+                };
+                self.judge(action, class, &reply, done, after == before);
+            }
             (Read | Write, C::AccountApprovals) => {
                 // Requested by the second administrator: nobody approves their own request.
                 let (requested, _) = self
@@ -1567,7 +1648,7 @@ impl Desk<'_> {
 on_both_databases! {
     async fn the_server_obeys_every_cell_of_the_access_matrix(app) {
         let matrix = Matrix::committed();
-        matrix.grants_nothing_under_break_glass();
+        matrix.break_glass_only_reads();
         matrix.sensitive_notes_come_with_notes();
         let clinic = Clinic::open(&app, &matrix).await;
         let mut record = Record::default();

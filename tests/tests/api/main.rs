@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 mod bad_input;
+mod break_glass;
 mod compliance;
 mod conformance;
 mod demo;
