@@ -227,7 +227,13 @@ impl Application {
             address: config.listen.clone(),
             source,
         })?;
-        tracing::info!(port, tls = https, "caregraph listening");
+        tracing::info!(
+            port,
+            tls = https,
+            introspection = config.introspection,
+            graphiql = config.graphiql,
+            "caregraph listening"
+        );
         Ok(Application {
             port,
             server: server.run(),

@@ -154,6 +154,14 @@ on_both_databases! {
         // Field suggestions: none.
         let typo = app.graphql(None, "query cop { __schem }", json!({})).await;
         assert!(!typo.text.contains("Did you mean"), "{}", typo.text);
+        // Circular fragments: refused.
+        let circular = "query { __schema { ...A } } fragment A on __Schema { __typename ...B } fragment B on __Schema { ...A }";
+        let reply = app.graphql(None, circular, json!({})).await;
+        assert!(!reply.errors().is_empty() && reply.data().is_null(), "{}", reply.text);
+        // Unhandled errors: a syntax error is a coded error, no exception.
+        let broken = app.graphql(None, "qwerty cop { abc }", json!({})).await;
+        broken.assert_code("BAD_USER_INPUT");
+        assert!(!broken.text.contains("exception"), "{}", broken.text);
         // No tracing extensions, no internals in errors.
         let plain = app.graphql(None, "query cop { __typename }", json!({})).await;
         assert!(plain.body.get("extensions").is_none(), "{}", plain.text);
