@@ -18,6 +18,122 @@ pub enum ConfigError {
     Invalid { key: &'static str, message: String },
 }
 
+/// Limits on what one GraphQL operation may ask for, checked before it runs
+/// (`graphql::limits`). Each has a `CAREGRAPH_MAX_*` variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Aliases in the operation, fragments expanded (`CAREGRAPH_MAX_ALIASES`).
+    pub aliases: usize,
+    /// Nesting of fields, introspection included (`CAREGRAPH_MAX_DEPTH`).
+    pub depth: usize,
+    /// async-graphql's complexity: each field counts one, lists as declared
+    /// (`CAREGRAPH_MAX_COMPLEXITY`).
+    pub complexity: usize,
+    /// How often one response key may appear in one selection set, fragments
+    /// included (`CAREGRAPH_MAX_FIELDS_REPEATED`).
+    pub fields_repeated: usize,
+    /// Directives on one field or fragment (`CAREGRAPH_MAX_DIRECTIVES`).
+    pub directives: usize,
+    /// Fragment spreads in the operation, each spread of a spread counted
+    /// (`CAREGRAPH_MAX_FRAGMENTS`).
+    pub fragments: usize,
+    /// Lists of types nested on one path of an introspection query:
+    /// `__type`, `types`, `fields`, `inputFields`, `interfaces`,
+    /// `possibleTypes` (`CAREGRAPH_MAX_INTROSPECTION_DEPTH`). GraphiQL needs
+    /// two (`types { fields }`); `fields { type { fields ...` is the
+    /// circular query this stops.
+    pub introspection_depth: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            aliases: 30,
+            // GraphiQL's own introspection query nests 13 levels deep.
+            depth: 15,
+            complexity: 500,
+            fields_repeated: 10,
+            directives: 5,
+            fragments: 50,
+            introspection_depth: 2,
+        }
+    }
+}
+
+/// Where a limit is read from, its variable, and the values it may take.
+struct LimitSetting {
+    key: &'static str,
+    env: &'static str,
+    min: usize,
+    max: usize,
+}
+
+const LIMIT_SETTINGS: [LimitSetting; 7] = [
+    LimitSetting {
+        key: "max_aliases",
+        env: "CAREGRAPH_MAX_ALIASES",
+        min: 0,
+        max: 1000,
+    },
+    LimitSetting {
+        key: "max_depth",
+        env: "CAREGRAPH_MAX_DEPTH",
+        min: 2,
+        max: 30,
+    },
+    LimitSetting {
+        key: "max_complexity",
+        env: "CAREGRAPH_MAX_COMPLEXITY",
+        min: 10,
+        max: 100_000,
+    },
+    LimitSetting {
+        key: "max_fields_repeated",
+        env: "CAREGRAPH_MAX_FIELDS_REPEATED",
+        min: 1,
+        max: 1000,
+    },
+    LimitSetting {
+        key: "max_directives",
+        env: "CAREGRAPH_MAX_DIRECTIVES",
+        min: 0,
+        max: 50,
+    },
+    LimitSetting {
+        key: "max_fragments",
+        env: "CAREGRAPH_MAX_FRAGMENTS",
+        min: 0,
+        max: 1000,
+    },
+    LimitSetting {
+        key: "max_introspection_depth",
+        env: "CAREGRAPH_MAX_INTROSPECTION_DEPTH",
+        min: 1,
+        max: 10,
+    },
+];
+
+impl QueryLimits {
+    fn slots(&mut self) -> [&mut usize; 7] {
+        [
+            &mut self.aliases,
+            &mut self.depth,
+            &mut self.complexity,
+            &mut self.fields_repeated,
+            &mut self.directives,
+            &mut self.fragments,
+            &mut self.introspection_depth,
+        ]
+    }
+}
+
+/// A certificate chain and its private key, both PEM files.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: String,
+    pub key: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: Secret<String>,
@@ -52,6 +168,15 @@ pub struct Config {
     /// FOR BENCHMARKS ONLY (`CAREGRAPH_BENCH_AUDIT_OFF=1`): record no audit
     /// events, to measure what auditing costs. Logged loudly at start-up.
     pub bench_audit_off: bool,
+    /// Limits against hostile queries.
+    pub limits: QueryLimits,
+    /// Introspection (`__schema`, `__type`) answered; off in the production
+    /// profile, where `schema.graphql` serves tooling.
+    pub introspection: bool,
+    /// GraphiQL served at `GET /graphql`; off in the production profile.
+    pub graphiql: bool,
+    /// `None`: plain HTTP (behind a TLS-terminating proxy, or local).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -78,6 +203,10 @@ impl Config {
             research_release_min_interval: Duration::from_secs(24 * 60 * 60),
             audit_key: None,
             bench_audit_off: false,
+            limits: QueryLimits::default(),
+            introspection: true,
+            graphiql: true,
+            tls: None,
         }
     }
 
@@ -86,11 +215,16 @@ impl Config {
         if let Ok(path) = std::env::var("CAREGRAPH_CONFIG") {
             values.extend(read_file(&path)?);
         }
-        for (key, value) in std::env::vars() {
-            if let Some(name) = key.strip_prefix("CAREGRAPH_") {
-                values.insert(name.to_lowercase(), value);
-            }
-        }
+        values.extend(prefixed(std::env::vars()));
+        Config::from_values(&values)
+    }
+
+    /// The configuration these `CAREGRAPH_*` variables give (others are
+    /// ignored), without reading the environment or a file.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<Config, ConfigError> {
+        let values = prefixed(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
         Config::from_values(&values)
     }
 
@@ -216,8 +350,68 @@ impl Config {
                 });
             }
         };
+        for (setting, slot) in LIMIT_SETTINGS.iter().zip(config.limits.slots()) {
+            if let Some(v) = get(setting.key) {
+                *slot = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (setting.min..=setting.max).contains(n))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        key: setting.env,
+                        message: format!("must be a whole number from {} to {}", setting.min, setting.max),
+                    })?;
+            }
+        }
+        let production = match get("profile").as_deref() {
+            None | Some("development") => false,
+            Some("production") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_PROFILE",
+                    message: "must be development or production".into(),
+                });
+            }
+        };
+        let switch = |key: &str, env: &'static str| -> Result<bool, ConfigError> {
+            match get(key).as_deref() {
+                None => Ok(!production),
+                Some("on") => Ok(true),
+                Some("off") => Ok(false),
+                Some(_) => Err(ConfigError::Invalid {
+                    key: env,
+                    message: "must be on or off".into(),
+                }),
+            }
+        };
+        config.introspection = switch("introspection", "CAREGRAPH_INTROSPECTION")?;
+        config.graphiql = switch("graphiql", "CAREGRAPH_GRAPHIQL")?;
+        config.tls = match (get("tls_cert"), get("tls_key")) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_TLS_KEY",
+                    message: "must be set together with CAREGRAPH_TLS_CERT".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_TLS_CERT",
+                    message: "must be set together with CAREGRAPH_TLS_KEY".into(),
+                });
+            }
+        };
         Ok(config)
     }
+}
+
+/// `CAREGRAPH_MAX_ALIASES=30` becomes `max_aliases = 30`.
+fn prefixed(vars: impl Iterator<Item = (String, String)>) -> HashMap<String, String> {
+    vars.filter_map(|(key, value)| {
+        key.strip_prefix("CAREGRAPH_")
+            .map(|name| (name.to_lowercase(), value))
+    })
+    .collect()
 }
 
 /// `clinic.example, ward.clinic.example`: bare domain names, no `@`.
@@ -334,6 +528,51 @@ mod tests {
         assert!(config.bench_audit_off);
         let vague = HashMap::from([("bench_audit_off".to_owned(), "yes please".to_owned())]);
         assert!(Config::from_values(&vague).is_err());
+    }
+
+    #[test]
+    fn query_limits_have_safe_defaults_and_refuse_nonsense() {
+        let defaults = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(defaults.limits, QueryLimits::default());
+        assert_eq!(defaults.limits.aliases, 30);
+        let config =
+            Config::from_vars([("CAREGRAPH_MAX_ALIASES", "5"), ("CAREGRAPH_MAX_DEPTH", "20")]).unwrap();
+        assert_eq!((config.limits.aliases, config.limits.depth), (5, 20));
+        for (key, bad) in [
+            ("CAREGRAPH_MAX_ALIASES", "lots"),
+            ("CAREGRAPH_MAX_DEPTH", "0"),
+            ("CAREGRAPH_MAX_COMPLEXITY", "-1"),
+            ("CAREGRAPH_MAX_FRAGMENTS", "1000000"),
+        ] {
+            let error = Config::from_vars([(key, bad)]).unwrap_err().to_string();
+            assert!(error.contains(key), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_production_profile_switches_introspection_and_graphiql_off() {
+        let dev = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert!(dev.introspection && dev.graphiql);
+        let prod = Config::from_vars([("CAREGRAPH_PROFILE", "production")]).unwrap();
+        assert!(!prod.introspection && !prod.graphiql);
+        let mixed =
+            Config::from_vars([("CAREGRAPH_PROFILE", "production"), ("CAREGRAPH_GRAPHIQL", "on")]).unwrap();
+        assert!(!mixed.introspection && mixed.graphiql);
+        let off = Config::from_vars([("CAREGRAPH_INTROSPECTION", "off")]).unwrap();
+        assert!(!off.introspection && off.graphiql);
+        assert!(Config::from_vars([("CAREGRAPH_PROFILE", "prod")]).is_err());
+        assert!(Config::from_vars([("CAREGRAPH_GRAPHIQL", "no")]).is_err());
+    }
+
+    #[test]
+    fn tls_needs_both_a_certificate_and_a_key() {
+        assert!(Config::from_vars([("CAREGRAPH_TLS_CERT", "c.pem")]).is_err());
+        assert!(Config::from_vars([("CAREGRAPH_TLS_KEY", "k.pem")]).is_err());
+        let tls = Config::from_vars([("CAREGRAPH_TLS_CERT", "c.pem"), ("CAREGRAPH_TLS_KEY", "k.pem")])
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!((tls.cert.as_str(), tls.key.as_str()), ("c.pem", "k.pem"));
     }
 
     #[test]

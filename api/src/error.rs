@@ -14,6 +14,10 @@ pub enum ErrorCode {
     MfaRequired,
     ReauthRequired,
     RateLimited,
+    /// Refused before execution for exceeding a limit on the query's shape
+    /// (`graphql::limits`: aliases, depth, complexity, repeated fields,
+    /// directives, fragments, introspection nesting), or stopped for running
+    /// too long. The message names the limit and its variable.
     QueryTooComplex,
     Internal,
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub body_read_timeout: Duration,
     pub execution_timeout: Duration,
+    /// GraphiQL at `GET /graphql`; off in the production profile.
+    pub graphiql: bool,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -249,14 +251,30 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, &'static str> {
 const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-async fn graphiql() -> HttpResponse {
+async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
+    if !state.graphiql {
+        // Nothing here names the switched-off page: the answer is the same
+        // as for any other method this endpoint does not take.
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "send GraphQL requests with POST, as JSON",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, GRAPHIQL_CSP))
         .body(include_str!("../assets/graphiql/index.html"))
 }
 
-async fn graphiql_asset(file: web::Path<String>) -> HttpResponse {
+async fn graphiql_asset(file: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    if !state.graphiql {
+        return HttpResponse::NotFound().finish();
+    }
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
         "graphiql.min.js" => (
             include_bytes!("../assets/graphiql/graphiql.min.js"),

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::audit::{Audit, RequestId};
 use crate::auth::sessions::SessionStore;
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::http::{self, AppState};
@@ -33,6 +33,45 @@ pub enum StartError {
     },
     #[error("{0}")]
     Setup(#[from] AppError),
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// The server's TLS configuration from `CAREGRAPH_TLS_CERT` (a PEM chain,
+/// the server's certificate first) and `CAREGRAPH_TLS_KEY` (a PEM private
+/// key): rustls with ring, TLS 1.2 and 1.3, rustls's safe defaults.
+pub fn tls_config(files: &TlsFiles) -> Result<rustls::ServerConfig, StartError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            StartError::Tls(format!(
+                "cannot read the certificate chain CAREGRAPH_TLS_CERT={}: {e}",
+                files.cert
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(StartError::Tls(format!(
+            "CAREGRAPH_TLS_CERT={} holds no PEM certificate",
+            files.cert
+        )));
+    }
+    // The key's path is named, never its contents.
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        StartError::Tls(format!(
+            "cannot read the private key CAREGRAPH_TLS_KEY={}: {e}",
+            files.key
+        ))
+    })?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| {
+            StartError::Tls(format!(
+                "the certificate and key do not make a TLS configuration: {e}"
+            ))
+        })
 }
 
 /// Loads the policy named in the config (or the built-in one) and checks its
@@ -94,6 +133,8 @@ impl Application {
         let sessions = Arc::new(SessionStore::new(db.clone(), &config, audit.clone()).await?);
         let pseudonym_key =
             Arc::new(crate::auth::sessions::shared_key(&db, crate::access::PSEUDONYM_KEY_NAME).await?);
+        // Read before anything listens: a bad certificate stops the start.
+        let tls = config.tls.as_ref().map(tls_config).transpose()?;
         bootstrap::ensure_admin(&db, &config).await?;
         crate::auth::password::warm_up().await;
 
@@ -109,7 +150,8 @@ impl Application {
             })?
             .port();
         let state = web::Data::new(AppState {
-            schema: graphql::build(),
+            schema: graphql::build_with(config.limits, config.introspection),
+            graphiql: config.graphiql,
             audit: audit.clone(),
             services: crate::access::Services {
                 policy,
@@ -129,15 +171,22 @@ impl Application {
             body_read_timeout: config.body_read_timeout,
             execution_timeout: config.execution_timeout,
         });
-        let mut server = HttpServer::new(move || {
+        let https = tls.is_some();
+        let server = HttpServer::new(move || {
+            // Every answer, unless its handler says otherwise (GraphiQL's
+            // static assets): not cached anywhere, not sniffed, not framed.
+            let mut headers = DefaultHeaders::new()
+                .add(("Cache-Control", "no-store"))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("X-Frame-Options", "DENY"));
+            if https {
+                // Browsers come back over HTTPS only, for a year.
+                headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+            }
             App::new()
                 .app_data(state.clone())
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer"))
-                        .add(("X-Frame-Options", "DENY")),
-                )
+                .wrap(headers)
                 .wrap_fn(move |req, srv| {
                     let request_id = uuid::Uuid::new_v4();
                     // The handler stamps the request's audit events with it.
@@ -166,16 +215,26 @@ impl Application {
                     .instrument(span)
                 })
                 .configure(http::routes)
-        })
-        .listen(listener)
+        });
+        let server = match config.workers {
+            Some(workers) => server.workers(workers),
+            None => server,
+        };
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(|source| StartError::Bind {
             address: config.listen.clone(),
             source,
         })?;
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
-        tracing::info!(port, "caregraph listening");
+        tracing::info!(
+            port,
+            tls = https,
+            introspection = config.introspection,
+            graphiql = config.graphiql,
+            "caregraph listening"
+        );
         Ok(Application {
             port,
             server: server.run(),

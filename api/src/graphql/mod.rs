@@ -6,6 +6,7 @@ mod chart;
 mod common;
 mod compliance;
 pub mod errors;
+pub mod limits;
 mod mutation;
 mod organisation;
 mod patient;
@@ -20,6 +21,8 @@ use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 use async_graphql::{MergedObject, Schema};
 
 pub use break_glass::{Subscription, SubscriptionToken};
+
+use crate::config::QueryLimits;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -48,19 +51,29 @@ pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;
 /// field class in the policy.
 pub const PATIENT_DATA_TYPES: &[&str] = &[crate::access::PATIENT_TYPE];
 
-// GraphiQL's own introspection query nests 13 levels deep.
-pub const MAX_DEPTH: usize = 15;
-pub const MAX_COMPLEXITY: usize = 500;
-
+/// The schema with the default limits and introspection on (the SDL, the
+/// policy's check of the field table).
 pub fn build() -> CaregraphSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
-        .limit_directives(8)
+    build_with(QueryLimits::default(), true)
+}
+
+/// The schema as served: the configured limits, checked before execution
+/// (`limits`), and introspection on or off.
+pub fn build_with(query_limits: QueryLimits, introspection: bool) -> CaregraphSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
+        .limit_depth(query_limits.depth)
+        .limit_complexity(query_limits.complexity)
+        .limit_recursive_depth(limits::RECURSIVE_DEPTH)
+        .extension(limits::Limits {
+            limits: query_limits,
+            introspection,
+        })
         // "Did you mean ...?" would name fields hidden from the caller.
-        .disable_suggestions()
-        .finish()
+        .disable_suggestions();
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
 /// The whole schema as SDL, as checked in at `schema.graphql`.
