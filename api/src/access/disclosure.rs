@@ -205,14 +205,7 @@ impl Caller {
         class: FieldClass,
         value: T,
     ) -> Disclosed<T> {
-        self.record(&[Read {
-            action,
-            subject,
-            classes: ClassSet::from_iter([class]),
-            outcome: Outcome::Allowed,
-            relationships: Relationships::none_but_any(),
-        }]);
-        Disclosed(value)
+        self.disclose_class(action, subject, class, Relationships::none_but_any(), value)
     }
 
     /// The door for a read of the caller's own record, where only SELF
@@ -225,12 +218,25 @@ impl Caller {
         class: FieldClass,
         value: T,
     ) -> Disclosed<T> {
+        let own = Relationships::none().with(crate::policy::Scope::OwnRecord);
+        self.disclose_class(action, subject, class, own, value)
+    }
+
+    /// One allowed read of one class, under `relationships`.
+    fn disclose_class<T>(
+        &self,
+        action: AuditAction,
+        subject: Subject,
+        class: FieldClass,
+        relationships: Relationships,
+        value: T,
+    ) -> Disclosed<T> {
         self.record(&[Read {
             action,
             subject,
             classes: ClassSet::from_iter([class]),
             outcome: Outcome::Allowed,
-            relationships: Relationships::none().with(crate::policy::Scope::OwnRecord),
+            relationships,
         }]);
         Disclosed(value)
     }

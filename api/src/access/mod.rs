@@ -145,21 +145,9 @@ impl Caller {
         let breaks_glass = principal.is_some_and(|p| policy.may_break_glass(p.role));
         Caller {
             credential_used: std::sync::atomic::AtomicBool::new(false),
-            relations: DataLoader::with_cache(
-                CareRelationLoader::new(db.clone(), staff_id, breaks_glass),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            observations: DataLoader::with_cache(
-                ObservationLoader::new(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
-            nurses: DataLoader::with_cache(
-                NurseLoader::new(db.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            relations: per_request(CareRelationLoader::new(db.clone(), staff_id, breaks_glass)),
+            observations: per_request(ObservationLoader::new(db.clone())),
+            nurses: per_request(NurseLoader::new(db.clone())),
             diagnoses: record_loader(&db),
             medications: record_loader(&db),
             allergies: record_loader(&db),
@@ -250,4 +238,10 @@ fn denial_text(action: Action) -> &'static str {
         Action::Create => "your role may not create this",
         Action::Delete => "your role may not delete this",
     }
+}
+
+/// A loader that batches and caches for the lifetime of one request (one
+/// `Caller`): a patient's relations are looked up once however often asked.
+fn per_request<L: async_graphql::dataloader::Loader<uuid::Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
