@@ -40,7 +40,7 @@ else
   export CAREGRAPH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
 fi
 export CAREGRAPH_LISTEN="127.0.0.1:$port"
-export CAREGRAPH_LOG=warn
+export CAREGRAPH_LOG=${CAREGRAPH_LOG:-warn}
 "$binary" seed-demo >/dev/null
 "$binary" serve &
 server=$!
@@ -54,12 +54,27 @@ wrk.body = '{"query":"{ patients(first: 25) { nodes { id givenName familyName ob
 LUA
 ticks=$(getconf CLK_TCK)
 cpu_before=$(awk '{print $14 + $15}' "/proc/$server/stat")
+# The PostgreSQL backends serving this server (their CPU is part of what a
+# request costs; on a busy machine CPU time is steadier than wall time).
+backends_cpu() {
+  if [ -n "$database" ]; then
+    for pid in $(pgrep -f "postgres: .*$database" || true); do
+      awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null
+    done | awk '{s += $1} END {print s + 0}'
+  else
+    echo 0
+  fi
+}
+pg_before=$(backends_cpu)
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/graphql" | tee "$work/wrk.out"
 cpu_after=$(awk '{print $14 + $15}' "/proc/$server/stat")
+pg_after=$(backends_cpu)
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.out")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
-python3 - "$cpu_before" "$cpu_after" "$ticks" "$requests" "$rss" <<'PY'
+python3 - "$cpu_before" "$cpu_after" "$ticks" "$requests" "$rss" "$pg_before" "$pg_after" <<'PY'
 import sys
-before, after, ticks, requests, rss = map(float, sys.argv[1:])
+before, after, ticks, requests, rss, pg_before, pg_after = map(float, sys.argv[1:])
 print(f"caregraph CPU per request: {(after - before) / ticks / requests * 1000:.3f} ms; RSS {rss / 1024:.0f} MiB")
+if pg_after > 0:
+    print(f"PostgreSQL backends' CPU per request: {(pg_after - pg_before) / ticks / requests * 1000:.3f} ms")
 PY
