@@ -3,6 +3,7 @@
 //! once on PostgreSQL.
 
 mod admin;
+mod attacks;
 mod audit;
 mod bad_input;
 mod break_glass;
