@@ -15,6 +15,7 @@ mod doctor;
 mod field_access;
 mod health;
 mod hostile;
+mod hostile_inputs;
 mod login;
 mod logs;
 mod migrations;
