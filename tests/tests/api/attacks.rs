@@ -612,3 +612,77 @@ on_both_databases! {
         app.as_user(&doctor, "{ me { id } }", json!({})).await.ok();
     }
 }
+
+/// A line an attacker would like to see in the server's log.
+const FORGED_LINE: &str = "INFO caregraph::security: forged-entry administrator logged in";
+
+on_both_databases! {
+    async fn hostile_text_forges_no_log_line_and_no_audit_field(app) {
+        use caregraph_entity::audit_event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let nurse = app.user("NURSE", "Log Forger").await;
+        let events_before = audit_event::Entity::find().all(&app.db).await.unwrap().len();
+        let before = app.stored().await;
+
+        // An operation name that is no GraphQL name: SQL, a line break with
+        // a forged log line, 10 000 characters. Refused, and the trail keeps
+        // no operation name for it.
+        for name in [
+            "x'; DROP TABLE audit_events; --".to_owned(),
+            format!("Real\n{FORGED_LINE}"),
+            format!("Real\r\n{FORGED_LINE}"),
+            "O".repeat(10_000),
+        ] {
+            let response = app
+                .client
+                .post(format!("{}/graphql", app.address))
+                .bearer_auth(&nurse.token)
+                .header("Content-Type", "application/json")
+                .body(json!({ "query": "query Real { me { id } }", "operationName": name }).to_string())
+                .send()
+                .await
+                .unwrap();
+            let request_id: uuid::Uuid = response.headers()["x-request-id"].to_str().unwrap().parse().unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+            assert!(body["data"].is_null(), "{body}");
+            let named = audit_event::Entity::find()
+                .filter(audit_event::Column::RequestId.eq(request_id))
+                .all(&app.db)
+                .await
+                .unwrap();
+            assert!(named.iter().all(|e| e.operation_name.is_none()), "{named:?}");
+        }
+
+        // A login e-mail and password carrying a forged log line.
+        for (email, password) in [
+            (format!("nobody@clinic.test\n{FORGED_LINE}"), "whatever password".to_owned()),
+            (nurse.email.clone(), format!("wrong\n{FORGED_LINE}")),
+            (format!("x'--\r\n{FORGED_LINE}@clinic.test"), format!("\r\n{FORGED_LINE}")),
+        ] {
+            let reply = app.try_login(&email, &password).await;
+            let code = reply.codes();
+            assert!(
+                code.iter().all(|c| ["UNAUTHENTICATED", "BAD_USER_INPUT", "RATE_LIMITED"].contains(&c.as_str())) && !code.is_empty(),
+                "{}",
+                reply.text
+            );
+            assert_no_internals(&email, &reply.text);
+        }
+
+        let log = app.logs();
+        assert!(
+            !log.lines().any(|line| line.trim_start().starts_with(FORGED_LINE) || line.contains("forged-entry")),
+            "a forged line reached the log:\n{log}"
+        );
+        let events = audit_event::Entity::find().all(&app.db).await.unwrap();
+        assert!(events.len() >= events_before, "the audit trail only grows");
+        assert!(
+            events.iter().all(|e| !format!("{:?} {:?}", e.detail, e.operation_name).contains("forged-entry")),
+            "a forged text reached the audit trail"
+        );
+        assert_eq!(app.stored().await, before, "nothing was written");
+        assert_healthy(&app).await;
+    }
+}
