@@ -1,6 +1,6 @@
 //! Attacks on the real server: forged and tampered access tokens, replay of
-//! a token after logout or after its account ended, and oversized or
-//! malformed request bodies. Each attempt is refused (401 UNAUTHENTICATED
+//! a token after logout or after its account ended, oversized or malformed
+//! request bodies, and text aimed at the log and the audit trail. Each attempt is refused (401 UNAUTHENTICATED
 //! for a token, a 4xx with a coded error for a body, never a 500 or
 //! INTERNAL), leaks nothing of the server's internals, changes nothing
 //! stored, and leaves the server healthy.
