@@ -3,6 +3,7 @@
 //! once on PostgreSQL.
 
 mod admin;
+mod attacks;
 mod audit;
 mod bad_input;
 mod break_glass;
@@ -14,6 +15,7 @@ mod doctor;
 mod field_access;
 mod health;
 mod hostile;
+mod hostile_inputs;
 mod login;
 mod logs;
 mod migrations;
