@@ -58,6 +58,8 @@ pub mod department;
 pub mod diagnosis;
 pub mod invoice;
 pub mod medication;
+pub mod mfa_credential;
+pub mod mfa_recovery_code;
 pub mod observation;
 pub mod patient;
 pub mod research_release;

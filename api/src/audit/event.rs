@@ -73,6 +73,8 @@ vocabulary! {
         BreakGlassReview => "BREAK_GLASS_REVIEW",
         AuditSearch => "AUDIT_SEARCH",
         ResearchRelease => "RESEARCH_RELEASE",
+        MfaEnrolment => "MFA_ENROLMENT",
+        Reauthentication => "REAUTHENTICATION",
     }
 }
 

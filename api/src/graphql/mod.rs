@@ -7,6 +7,7 @@ mod common;
 mod compliance;
 pub mod errors;
 pub mod limits;
+mod mfa;
 mod mutation;
 mod organisation;
 mod patient;
@@ -43,6 +44,7 @@ pub struct Mutation(
     review::ReviewMutation,
     compliance::ComplianceMutation,
     break_glass::BreakGlassMutation,
+    mfa::MfaMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;

@@ -16,6 +16,7 @@ mod health;
 mod hostile;
 mod login;
 mod logs;
+mod mfa;
 mod migrations;
 mod n_plus_one;
 mod nurse;
