@@ -56,6 +56,7 @@ pub mod clinical_note;
 pub mod coverage;
 pub mod department;
 pub mod diagnosis;
+pub mod elevation;
 pub mod invoice;
 pub mod medication;
 pub mod mfa_credential;

@@ -21,6 +21,10 @@ pub struct Model {
     pub authenticated_at: Option<DateTimeUtc>,
     /// When this session last passed a second factor; null: password only.
     pub mfa_at: Option<DateTimeUtc>,
+    /// An approved just-in-time elevation: the role the policy sees for
+    /// this session until `elevated_until` (see `access::elevation`).
+    pub elevated_role: Option<String>,
+    pub elevated_until: Option<DateTimeUtc>,
 }
 
 crate::debug_shows_only!(id, user_id, created_at, expires_at, revoked_at);

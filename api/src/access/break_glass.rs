@@ -186,7 +186,7 @@ fn access_value(row: break_glass_grant::Model) -> BreakGlassAccess {
 }
 
 /// A reason a reviewer can read: a sentence, not a placeholder.
-fn checked_reason(reason: &str) -> AppResult<String> {
+pub(super) fn checked_reason(reason: &str) -> AppResult<String> {
     let reason = reason.trim();
     let chars = reason.chars().count();
     if chars < MIN_REASON {

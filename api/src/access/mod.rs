@@ -20,6 +20,7 @@ mod chart;
 mod compliance;
 mod departments;
 mod disclosure;
+mod elevation;
 mod enrolment;
 mod loaders;
 mod mfa;
@@ -50,6 +51,7 @@ pub use compliance::{
     MAX_EXPORT_ROWS, cursor_of as audit_cursor_of,
 };
 pub use disclosure::{Disclosed, DisclosureCounter};
+pub use elevation::{Elevation, MAX_ELEVATION_MINUTES};
 pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
 pub use mfa::TotpEnrolment;
 pub use patients::{

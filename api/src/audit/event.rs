@@ -75,6 +75,7 @@ vocabulary! {
         ResearchRelease => "RESEARCH_RELEASE",
         MfaEnrolment => "MFA_ENROLMENT",
         Reauthentication => "REAUTHENTICATION",
+        Elevation => "ELEVATION",
     }
 }
 

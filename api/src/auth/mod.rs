@@ -26,4 +26,7 @@ pub struct Principal {
     /// When this session last proved its credentials (login or
     /// `reauthenticate`); high-risk actions need it recent (step-up).
     pub authenticated_at: Option<DateTime<Utc>>,
+    /// While a just-in-time elevation is in force, `role` is the elevated
+    /// role (what the policy sees) and this is the account's own.
+    pub elevated_from: Option<Role>,
 }

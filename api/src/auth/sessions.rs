@@ -22,6 +22,9 @@ use crate::policy::Role;
 
 const JWT_KEY_NAME: &str = "jwt_hs256";
 
+/// The status of an approved elevation (`elevations.status`).
+pub const ELEVATION_APPROVED: &str = "APPROVED";
+
 /// What a successful login or refresh hands out.
 pub struct Issued {
     pub access_token: String,
@@ -160,6 +163,7 @@ impl SessionStore {
         };
         let now = Utc::now();
         let second_factor = self.second_factor(&user, otp.as_deref(), now).await?;
+        let elevated = active_elevation(&self.db, user.id, now).await?;
         let refresh_token = new_refresh_token();
         let session = session::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -172,6 +176,8 @@ impl SessionStore {
             revoked_at: Set(None),
             authenticated_at: Set(Some(now)),
             mfa_at: Set(second_factor.map(|_| now)),
+            elevated_role: Set(elevated.as_ref().map(|(role, _)| role.clone())),
+            elevated_until: Set(elevated.map(|(_, until)| until)),
         }
         .insert(&self.db)
         .await?;
@@ -414,8 +420,18 @@ impl SessionStore {
             self.refused(Some(&user), "role_changed").await?;
             return Err(AppError::Unauthenticated);
         }
-        let role =
+        let own_role =
             Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
+        // An approved elevation in force is the role the policy sees; it
+        // ends by itself at `elevated_until` (see `access::elevation`).
+        let elevated = match (
+            session.elevated_role.as_deref().and_then(Role::parse),
+            session.elevated_until,
+        ) {
+            (Some(elevated), Some(until)) if until > now => Some(elevated),
+            _ => None,
+        };
+        let role = elevated.unwrap_or(own_role);
         // Sliding idle timeout, written at most once a minute per session.
         if now - session.last_seen_at > Duration::seconds(60) {
             session::Entity::update_many()
@@ -429,8 +445,10 @@ impl SessionStore {
             role,
             session_id: session.id,
             patient_id: user.patient_id,
-            mfa_pending: self.mfa.required_for(role) && session.mfa_at.is_none(),
+            mfa_pending: (self.mfa.required_for(own_role) || self.mfa.required_for(role))
+                && session.mfa_at.is_none(),
             authenticated_at: session.authenticated_at,
+            elevated_from: elevated.map(|_| own_role),
         })
     }
 
@@ -477,6 +495,25 @@ impl SessionStore {
             .await?;
         Ok(())
     }
+}
+
+/// The account's elevation in force at `now`, if any (its role and end):
+/// what a new session starts with.
+async fn active_elevation(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<(String, DateTime<Utc>)>> {
+    use caregraph_entity::elevation;
+    use sea_orm::QueryOrder;
+    Ok(elevation::Entity::find()
+        .filter(elevation::Column::UserId.eq(user_id))
+        .filter(elevation::Column::Status.eq(ELEVATION_APPROVED))
+        .filter(elevation::Column::ExpiresAt.gt(now))
+        .order_by_desc(elevation::Column::ExpiresAt)
+        .one(db)
+        .await?
+        .and_then(|row| row.expires_at.map(|end| (row.role, end))))
 }
 
 /// The answer to a login or re-authentication whose second factor did not pass.

@@ -5,6 +5,7 @@ mod break_glass;
 mod chart;
 mod common;
 mod compliance;
+mod elevation;
 pub mod errors;
 pub mod limits;
 mod mfa;
@@ -33,6 +34,7 @@ pub struct Query(
     provisioning::ProvisioningQuery,
     compliance::ComplianceQuery,
     break_glass::BreakGlassQuery,
+    elevation::ElevationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -45,6 +47,7 @@ pub struct Mutation(
     compliance::ComplianceMutation,
     break_glass::BreakGlassMutation,
     mfa::MfaMutation,
+    elevation::ElevationMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;

@@ -11,6 +11,7 @@ mod conformance;
 mod demo;
 mod disclosure;
 mod doctor;
+mod elevation;
 mod field_access;
 mod health;
 mod hostile;

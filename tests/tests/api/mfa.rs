@@ -175,17 +175,27 @@ on_both_databases! {
         let patient = app.patient(&doctor, "Rhea", "Stepup").await;
         let other_patient = app.patient(&doctor, "Otto", "Stepup").await;
         let leaving = app.user("RECEPTION", "Leaving Soon").await;
+        let asked = app
+            .as_user(
+                &doctor,
+                "mutation { requestElevation(role: RECEPTION, reason: \"Covering the front desk during the registration backlog\", minutes: 30) { id } }",
+                json!({}),
+            )
+            .await;
+        let elevation = asked.ok()["requestElevation"]["id"].as_str().unwrap().to_owned();
         // Every login above is older than the window once we have waited.
         tokio::time::sleep(std::time::Duration::from_secs(4)).await;
 
         let delete_user = "mutation($id: ID!) { deleteUser(id: $id) }";
         let delete_patient = "mutation($id: ID!) { deletePatient(id: $id) }";
         let export = "mutation { exportAuditEvents { rows } }";
+        let decide = "mutation($id: ID!) { decideElevation(id: $id, approve: true) { status } }";
         let open = "mutation($p: ID!) { breakGlass(patientId: $p, reason: \"Collapsed in the corridor, chart needed now\") { id } }";
         app.as_user(&admin, delete_user, json!({ "id": leaving.id })).await.assert_code("REAUTH_REQUIRED");
         app.as_user(&admin, delete_patient, json!({ "id": patient })).await.assert_code("REAUTH_REQUIRED");
         app.as_user(&officer, export, json!({})).await.assert_code("REAUTH_REQUIRED");
         app.as_user(&nurse, open, json!({ "p": patient })).await.assert_code("REAUTH_REQUIRED");
+        app.as_user(&admin, decide, json!({ "id": elevation })).await.assert_code("REAUTH_REQUIRED");
         // Other actions need no step-up.
         app.as_user(&admin, ME, json!({})).await.ok();
         // A role that may never do it still hears FORBIDDEN.
@@ -197,6 +207,7 @@ on_both_databases! {
         assert_eq!(app.as_user(&admin, REAUTH, json!({ "p": ADMIN_PASSWORD })).await.ok()["reauthenticate"], true);
         app.as_user(&admin, delete_user, json!({ "id": leaving.id })).await.ok();
         app.as_user(&admin, delete_patient, json!({ "id": patient })).await.ok();
+        app.as_user(&admin, decide, json!({ "id": elevation })).await.ok();
         app.as_user(&officer, REAUTH, json!({ "p": STAFF_PASSWORD })).await.ok();
         app.as_user(&officer, export, json!({})).await.ok();
         app.as_user(&nurse, REAUTH, json!({ "p": STAFF_PASSWORD, "o": code(&secret, 30) })).await.ok();
