@@ -33,6 +33,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export CAREGRAPH_DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
 export CAREGRAPH_LISTEN="127.0.0.1:$port"
 export CAREGRAPH_LOG=warn
+# The demo nurse logs in with her password alone (no second factor).
+export CAREGRAPH_MFA_ROLES=
 url="http://127.0.0.1:$port"
 wait_healthy() {
   for _ in $(seq 1 600); do

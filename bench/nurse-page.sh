@@ -41,6 +41,8 @@ else
 fi
 export CAREGRAPH_LISTEN="127.0.0.1:$port"
 export CAREGRAPH_LOG=${CAREGRAPH_LOG:-warn}
+# The demo nurse logs in with her password alone (no second factor).
+export CAREGRAPH_MFA_ROLES=
 "$binary" seed-demo >/dev/null
 "$binary" serve &
 server=$!

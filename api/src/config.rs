@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::domain::Secret;
+use crate::policy::Role;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://caregraph.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -177,6 +178,20 @@ pub struct Config {
     pub graphiql: bool,
     /// `None`: plain HTTP (behind a TLS-terminating proxy, or local).
     pub tls: Option<TlsFiles>,
+    /// Roles that must use a second factor (`CAREGRAPH_MFA_ROLES`,
+    /// comma-separated; empty: none). Default: every staff role.
+    pub mfa_roles: Vec<Role>,
+    /// Encrypts TOTP secrets at rest (`CAREGRAPH_MFA_KEY`, at least 32
+    /// bytes). `None`: a key generated once and kept in the database.
+    pub mfa_key: Option<Secret<Vec<u8>>>,
+    /// How recent an authentication high-risk actions need
+    /// (`CAREGRAPH_STEP_UP_SECS`, default 300).
+    pub step_up: Duration,
+}
+
+/// Every role but PATIENT: the default of `CAREGRAPH_MFA_ROLES`.
+pub fn staff_roles() -> Vec<Role> {
+    Role::ALL.into_iter().filter(|r| *r != Role::Patient).collect()
 }
 
 impl Config {
@@ -207,6 +222,9 @@ impl Config {
             introspection: true,
             graphiql: true,
             tls: None,
+            mfa_roles: staff_roles(),
+            mfa_key: None,
+            step_up: Duration::from_secs(5 * 60),
         }
     }
 
@@ -385,6 +403,20 @@ impl Config {
         };
         config.introspection = switch("introspection", "CAREGRAPH_INTROSPECTION")?;
         config.graphiql = switch("graphiql", "CAREGRAPH_GRAPHIQL")?;
+        // Set but empty is meaningful here: no role must use MFA.
+        if let Some(list) = values.get("mfa_roles") {
+            config.mfa_roles = parse_roles(list)?;
+        }
+        if let Some(key) = values.get("mfa_key").filter(|s| !s.is_empty()) {
+            if key.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    key: "CAREGRAPH_MFA_KEY",
+                    message: "must be at least 32 bytes (256 bits) of random data".into(),
+                });
+            }
+            config.mfa_key = Some(Secret::new(key.as_bytes().to_vec()));
+        }
+        config.step_up = seconds("step_up_secs", "CAREGRAPH_STEP_UP_SECS", config.step_up)?;
         config.tls = match (get("tls_cert"), get("tls_key")) {
             (None, None) => None,
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
@@ -412,6 +444,24 @@ fn prefixed(vars: impl Iterator<Item = (String, String)>) -> HashMap<String, Str
             .map(|name| (name.to_lowercase(), value))
     })
     .collect()
+}
+
+/// `ADMIN, DOCTOR`: role names; an empty list is none.
+fn parse_roles(list: &str) -> Result<Vec<Role>, ConfigError> {
+    let mut roles = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let role = Role::parse(&name.to_uppercase()).ok_or_else(|| ConfigError::Invalid {
+            key: "CAREGRAPH_MFA_ROLES",
+            message: format!(
+                "{name:?} is not a role (expected a comma-separated list of {})",
+                Role::ALL.map(Role::as_str).join(", ")
+            ),
+        })?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 /// `clinic.example, ward.clinic.example`: bare domain names, no `@`.
@@ -562,6 +612,32 @@ mod tests {
         assert!(!off.introspection && off.graphiql);
         assert!(Config::from_vars([("CAREGRAPH_PROFILE", "prod")]).is_err());
         assert!(Config::from_vars([("CAREGRAPH_GRAPHIQL", "no")]).is_err());
+    }
+
+    #[test]
+    fn mfa_is_for_staff_by_default_and_an_empty_list_means_none() {
+        let defaults = Config::from_values(&HashMap::new()).unwrap();
+        assert_eq!(defaults.mfa_roles.len(), Role::ALL.len() - 1);
+        assert!(!defaults.mfa_roles.contains(&Role::Patient));
+        assert_eq!(defaults.step_up, Duration::from_secs(300));
+        let none = Config::from_vars([("CAREGRAPH_MFA_ROLES", "")]).unwrap();
+        assert!(none.mfa_roles.is_empty());
+        let some = Config::from_vars([
+            ("CAREGRAPH_MFA_ROLES", "admin, DOCTOR"),
+            ("CAREGRAPH_STEP_UP_SECS", "1"),
+        ])
+        .unwrap();
+        assert_eq!(some.mfa_roles, [Role::Admin, Role::Doctor]);
+        assert_eq!(some.step_up, Duration::from_secs(1));
+        let error = Config::from_vars([("CAREGRAPH_MFA_ROLES", "ADMIN, WIZARD")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("CAREGRAPH_MFA_ROLES") && error.contains("WIZARD"),
+            "{error}"
+        );
+        assert!(Config::from_vars([("CAREGRAPH_MFA_KEY", "short")]).is_err());
+        assert!(Config::from_vars([("CAREGRAPH_STEP_UP_SECS", "0")]).is_err());
     }
 
     #[test]

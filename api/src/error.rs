@@ -60,6 +60,15 @@ pub enum AppError {
     /// Too much at once; try again shortly.
     #[error("{0}")]
     RateLimited(&'static str),
+    /// A second factor is needed: at login for an account with MFA (give
+    /// `otp`), or for anything but enrolment by a session of a role that
+    /// must use MFA and has not set it up.
+    #[error("{0}")]
+    MfaRequired(&'static str),
+    /// A high-risk action needs an authentication within the step-up
+    /// window: call `reauthenticate` first.
+    #[error("this action needs a recent authentication: call reauthenticate(password, otp) first")]
+    ReauthRequired,
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error: {0}")]
@@ -80,6 +89,8 @@ impl AppError {
             AppError::NotFound => ErrorCode::NotFound,
             AppError::BadUserInput(_) => ErrorCode::BadUserInput,
             AppError::RateLimited(_) => ErrorCode::RateLimited,
+            AppError::MfaRequired(_) => ErrorCode::MfaRequired,
+            AppError::ReauthRequired => ErrorCode::ReauthRequired,
             AppError::Database(_) | AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -92,6 +103,8 @@ impl AppError {
             | AppError::Forbidden(_)
             | AppError::NotFound
             | AppError::RateLimited(_)
+            | AppError::MfaRequired(_)
+            | AppError::ReauthRequired
             | AppError::BadUserInput(_) => self.to_string(),
         }
     }

@@ -287,6 +287,13 @@ fn run(command: &'static str) -> ExitCode {
                         }
                         SeedOutcome::AlreadyThere => println!("demo clinic already present; nothing changed"),
                     }
+                    if !config.mfa_roles.is_empty() {
+                        println!(
+                            "staff roles must use a second factor: serve with CAREGRAPH_MFA_ROLES= (empty) \
+                             to try the demo logins with passwords alone, or enrol each with \
+                             startTotpEnrolment (see the README)"
+                        );
+                    }
                     Ok(())
                 }
                 "research release" => {

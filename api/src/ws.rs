@@ -121,6 +121,12 @@ pub async fn graphql_ws(
                     return Err(refuse(UNAUTHORIZED, "internal error"));
                 }
             };
+            if principal.mfa_pending {
+                return Err(refuse(
+                    FORBIDDEN,
+                    "your role must use a second factor: set it up first",
+                ));
+            }
             if !services
                 .policy
                 .could_ever(principal.role, Action::Read, FieldClass::BreakGlassReview)

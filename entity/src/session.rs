@@ -16,6 +16,15 @@ pub struct Model {
     /// Absolute end of the session, whatever the activity.
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When this session last proved its credentials (login or
+    /// `reauthenticate`): high-risk actions need it to be recent (step-up).
+    pub authenticated_at: Option<DateTimeUtc>,
+    /// When this session last passed a second factor; null: password only.
+    pub mfa_at: Option<DateTimeUtc>,
+    /// An approved just-in-time elevation: the role the policy sees for
+    /// this session until `elevated_until` (see `access::elevation`).
+    pub elevated_role: Option<String>,
+    pub elevated_until: Option<DateTimeUtc>,
 }
 
 crate::debug_shows_only!(id, user_id, created_at, expires_at, revoked_at);

@@ -162,6 +162,9 @@ impl TestApp {
         config.admin_email = Some(ADMIN_EMAIL.to_owned());
         config.admin_password = Some(caregraph::domain::Secret::new(ADMIN_PASSWORD.to_owned()));
         config.workers = Some(2);
+        // As `CAREGRAPH_MFA_ROLES=` (empty): the suite logs staff in with
+        // passwords everywhere; the MFA tests set the roles they test.
+        config.mfa_roles = Vec::new();
         configure(&mut config);
         let app = Application::build(config)
             .instrument(log.span())

@@ -3,7 +3,8 @@
 
 use caregraph_entity::{
     account_enrolment, allergy, care_assignment, clinical_note, coverage, department, diagnosis, invoice,
-    medication, observation, patient, research_release, research_release_row, user,
+    medication, mfa_credential, mfa_recovery_code, observation, patient, research_release,
+    research_release_row, user,
 };
 use sea_orm::{DatabaseConnection, EntityTrait};
 
@@ -26,6 +27,8 @@ pub struct Stored {
     pub invoices: Vec<invoice::Model>,
     pub research_releases: Vec<research_release::Model>,
     pub research_release_rows: Vec<research_release_row::Model>,
+    pub mfa_credentials: Vec<mfa_credential::Model>,
+    pub mfa_recovery_codes: Vec<mfa_recovery_code::Model>,
 }
 
 async fn rows<E: EntityTrait>(db: &DatabaseConnection) -> Vec<E::Model>
@@ -54,6 +57,8 @@ impl Stored {
             invoices: rows::<invoice::Entity>(db).await,
             research_releases: rows::<research_release::Entity>(db).await,
             research_release_rows: rows::<research_release_row::Entity>(db).await,
+            mfa_credentials: rows::<mfa_credential::Entity>(db).await,
+            mfa_recovery_codes: rows::<mfa_recovery_code::Entity>(db).await,
         }
     }
 }

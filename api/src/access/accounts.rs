@@ -294,6 +294,7 @@ impl Caller {
     #[tracing::instrument(skip_all)]
     pub async fn delete_user(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::Accounts)?;
+        self.sessions.require_recent_authentication(&principal)?;
         let now = Utc::now();
         let target = match self.other_account(principal.user_id, id, "delete").await {
             Err(AppError::NotFound) => {

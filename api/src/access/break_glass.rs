@@ -186,7 +186,7 @@ fn access_value(row: break_glass_grant::Model) -> BreakGlassAccess {
 }
 
 /// A reason a reviewer can read: a sentence, not a placeholder.
-fn checked_reason(reason: &str) -> AppResult<String> {
+pub(super) fn checked_reason(reason: &str) -> AppResult<String> {
     let reason = reason.trim();
     let chars = reason.chars().count();
     if chars < MIN_REASON {
@@ -235,6 +235,7 @@ impl Caller {
         if !self.policy.may_break_glass(principal.role) {
             return Err(AppError::forbidden("your role may not break glass"));
         }
+        self.sessions.require_recent_authentication(&principal)?;
         let patient_id = parse_id("patientId", patient_id)?;
         let reason = checked_reason(reason)?;
         // Restricted (VIP, staff-as-patient) records are not opened this
@@ -530,6 +531,7 @@ impl FeedWatch {
         match self.sessions.authenticate(&self.token).await {
             Ok(now) => {
                 now.user_id == user_id
+                    && !now.mfa_pending
                     && self
                         .policy
                         .could_ever(now.role, Action::Read, FieldClass::BreakGlassReview)

@@ -109,7 +109,7 @@ pub struct AuditEventView {
     /// REFRESH, TOKEN_REFUSED, ACCOUNT_CHANGE, ROLE_CHANGE,
     /// ASSIGNMENT_CHANGE, POLICY_CHANGE, EXPLAIN_ACCESS, ACCOUNT_REQUEST,
     /// ACCOUNT_APPROVAL, ENROLMENT, BREAK_GLASS, BREAK_GLASS_REVIEW,
-    /// AUDIT_SEARCH, RESEARCH_RELEASE.
+    /// AUDIT_SEARCH, RESEARCH_RELEASE, MFA_ENROLMENT, REAUTHENTICATION, ELEVATION.
     pub action: String,
     /// ALLOWED, DENIED or NOT_FOUND for reads of patient data; SUCCESS or
     /// FAILURE otherwise.
@@ -652,6 +652,7 @@ impl Caller {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn export_audit_events(&self, filter: AuditFilter) -> AppResult<AuditExport> {
         let principal = self.require(Action::Read, FieldClass::AuditTrail)?;
+        self.sessions.require_recent_authentication(&principal)?;
         let parsed = filter.parse()?;
         let through_seq: i64 = audit_event::Entity::find()
             .select_only()

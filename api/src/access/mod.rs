@@ -20,8 +20,10 @@ mod chart;
 mod compliance;
 mod departments;
 mod disclosure;
+mod elevation;
 mod enrolment;
 mod loaders;
+mod mfa;
 mod patients;
 mod records;
 mod research;
@@ -49,7 +51,9 @@ pub use compliance::{
     MAX_EXPORT_ROWS, cursor_of as audit_cursor_of,
 };
 pub use disclosure::{Disclosed, DisclosureCounter};
+pub use elevation::{Elevation, MAX_ELEVATION_MINUTES};
 pub use enrolment::{AccountRequest, EnrolmentCode, EnrolmentKind};
+pub use mfa::TotpEnrolment;
 pub use patients::{
     PATIENT_TYPE, PatientChanges, PatientClasses, PatientField, PatientFilter, PatientPage, PatientRecord,
     PatientSelection, Redacted,
@@ -169,7 +173,21 @@ impl Caller {
         }
     }
 
+    /// The caller, for anything but MFA enrolment and logout: a session
+    /// that still has to set up its second factor gets MFA_REQUIRED.
     pub fn principal(&self) -> AppResult<Principal> {
+        let principal = self.signed_in()?;
+        if principal.mfa_pending {
+            return Err(AppError::MfaRequired(
+                "your role must use a second factor: set it up with startTotpEnrolment and confirmTotpEnrolment first",
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// The caller, even when their session still has to set up MFA: for
+    /// enrolment and logout only.
+    fn signed_in(&self) -> AppResult<Principal> {
         self.principal.ok_or(AppError::Unauthenticated)
     }
 
@@ -211,9 +229,17 @@ impl Caller {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: String) -> AppResult<SignedIn> {
+    pub async fn login(&self, email: &str, password: String, otp: Option<String>) -> AppResult<SignedIn> {
         self.one_credential_per_request()?;
-        Ok(self.sessions.login(email, password).await?.into())
+        Ok(self.sessions.login(email, password, otp).await?.into())
+    }
+
+    /// Step-up: proves the password (and second factor) again for this session.
+    #[tracing::instrument(skip_all)]
+    pub async fn reauthenticate(&self, password: String, otp: Option<String>) -> AppResult<()> {
+        let principal = self.principal()?;
+        self.one_credential_per_request()?;
+        self.sessions.reauthenticate(&principal, password, otp).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -224,7 +250,7 @@ impl Caller {
 
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self) -> AppResult<()> {
-        let principal = self.principal()?;
+        let principal = self.signed_in()?;
         self.sessions.logout(&principal).await?;
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, "logout");
         Ok(())

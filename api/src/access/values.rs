@@ -260,6 +260,7 @@ pub struct SignedIn {
     pub refresh_token: String,
     pub expires_at: DateTime<Utc>,
     pub account: OwnAccount,
+    pub mfa_enrolment_required: bool,
 }
 
 impl From<Issued> for SignedIn {
@@ -269,6 +270,7 @@ impl From<Issued> for SignedIn {
             refresh_token: issued.refresh_token,
             expires_at: issued.expires_at,
             account: issued.user.into(),
+            mfa_enrolment_required: issued.mfa_enrolment_required,
         }
     }
 }

@@ -12,6 +12,13 @@ fn could(ctx: &Context<'_>, action: Action, class: FieldClass) -> bool {
         .is_some_and(|caller| caller.could_ever(action, class))
 }
 
+/// requestElevation: staff, whatever their role.
+pub fn staff(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>()
+        .and_then(|caller| caller.role())
+        .is_some_and(|role| role != crate::policy::Role::Patient)
+}
+
 pub fn authenticated(ctx: &Context<'_>) -> bool {
     ctx.data_opt::<Caller>()
         .is_some_and(|caller| caller.role().is_some())

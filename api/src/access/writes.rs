@@ -55,6 +55,8 @@ impl Caller {
                 AppError::Unauthenticated
                 | AppError::BadUserInput(_)
                 | AppError::RateLimited(_)
+                | AppError::MfaRequired(_)
+                | AppError::ReauthRequired
                 | AppError::Database(_)
                 | AppError::Internal(_) => return result,
             };

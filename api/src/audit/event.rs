@@ -73,6 +73,9 @@ vocabulary! {
         BreakGlassReview => "BREAK_GLASS_REVIEW",
         AuditSearch => "AUDIT_SEARCH",
         ResearchRelease => "RESEARCH_RELEASE",
+        MfaEnrolment => "MFA_ENROLMENT",
+        Reauthentication => "REAUTHENTICATION",
+        Elevation => "ELEVATION",
     }
 }
 

@@ -11,6 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use uuid::Uuid;
 
 use super::Principal;
+use super::mfa::{self, Mfa, Refusal, SecondFactor};
 use super::password;
 use super::token::TokenKeys;
 use crate::audit::{Audit, AuditAction, AuditEvent, Detail, Outcome};
@@ -21,12 +22,18 @@ use crate::policy::Role;
 
 const JWT_KEY_NAME: &str = "jwt_hs256";
 
+/// The status of an approved elevation (`elevations.status`).
+pub const ELEVATION_APPROVED: &str = "APPROVED";
+
 /// What a successful login or refresh hands out.
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_at: DateTime<Utc>,
     pub user: user::Model,
+    /// The account's role must use MFA and it has not set it up: this
+    /// session may only enrol (`startTotpEnrolment`).
+    pub mfa_enrolment_required: bool,
 }
 
 pub struct SessionStore {
@@ -38,6 +45,10 @@ pub struct SessionStore {
     access_ttl: Duration,
     idle_timeout: Duration,
     max_lifetime: Duration,
+    /// TOTP secrets' key and which roles must use a second factor.
+    mfa: Mfa,
+    /// How recent an authentication high-risk actions need.
+    step_up: Duration,
 }
 
 fn duration(d: std::time::Duration) -> Duration {
@@ -67,7 +78,13 @@ impl SessionStore {
             Some(secret) => secret.clone(),
             None => shared_key(&db, JWT_KEY_NAME).await?,
         };
+        let mfa_key = match &config.mfa_key {
+            Some(key) => key.clone(),
+            None => shared_key(&db, mfa::MFA_KEY_NAME).await?,
+        };
         Ok(SessionStore {
+            mfa: Mfa::new(mfa_key, config.mfa_roles.clone()),
+            step_up: duration(config.step_up),
             keys: TokenKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience),
             db,
             audit,
@@ -83,11 +100,28 @@ impl SessionStore {
         &self.audit
     }
 
+    pub fn mfa(&self) -> &Mfa {
+        &self.mfa
+    }
+
+    /// Refuses a high-risk action unless the session authenticated within
+    /// the step-up window (`CAREGRAPH_STEP_UP_SECS`): `REAUTH_REQUIRED`.
+    pub fn require_recent_authentication(&self, principal: &Principal) -> AppResult<()> {
+        match principal.authenticated_at {
+            Some(at) if Utc::now() - at <= self.step_up => Ok(()),
+            _ => Err(AppError::ReauthRequired),
+        }
+    }
+
     /// Wrong password, unknown e-mail and inactive account get the same answer
     /// after the same work. Each attempt is an audit event: LOGIN, or
     /// LOGIN_FAILED naming the account when there is one (an unknown e-mail
-    /// is recorded without it: the address is not kept).
-    pub async fn login(&self, email: &str, password: String) -> AppResult<Issued> {
+    /// is recorded without it: the address is not kept). An account with a
+    /// second factor also needs `otp` (a TOTP code or a recovery code),
+    /// checked only after the password: without a valid one the answer is
+    /// MFA_REQUIRED and the event LOGIN_FAILED with reason `otp_missing`,
+    /// `otp_invalid` or `otp_replayed`.
+    pub async fn login(&self, email: &str, password: String, otp: Option<String>) -> AppResult<Issued> {
         let email = email.trim().to_lowercase();
         let found = if password.len() > 4 * 128 || email.len() > 320 {
             None
@@ -128,6 +162,8 @@ impl SessionStore {
             return Err(invalid_login());
         };
         let now = Utc::now();
+        let second_factor = self.second_factor(&user, otp.as_deref(), now).await?;
+        let elevated = active_elevation(&self.db, user.id, now).await?;
         let refresh_token = new_refresh_token();
         let session = session::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -138,17 +174,109 @@ impl SessionStore {
             last_seen_at: Set(now),
             expires_at: Set(now + self.max_lifetime),
             revoked_at: Set(None),
+            authenticated_at: Set(Some(now)),
+            mfa_at: Set(second_factor.map(|_| now)),
+            elevated_role: Set(elevated.as_ref().map(|(role, _)| role.clone())),
+            elevated_until: Set(elevated.map(|(_, until)| until)),
         }
         .insert(&self.db)
         .await?;
+        let mut detail = Detail::new().id("session", session.id);
+        if let Some(factor) = second_factor {
+            detail = detail.code("second_factor", factor.as_str());
+        }
         self.audit
-            .record_one(
-                about(&user, AuditAction::Login, Outcome::Success)
-                    .detail(Detail::new().id("session", session.id)),
-            )
+            .record_one(about(&user, AuditAction::Login, Outcome::Success).detail(detail))
             .await?;
         tracing::info!(target: "caregraph::security", user_id = %user.id, session_id = %session.id, "login");
         self.issue(user, session, refresh_token, now)
+    }
+
+    /// For an account with a confirmed second factor: checks and spends
+    /// `otp`, or refuses the login (MFA_REQUIRED, a LOGIN_FAILED event).
+    /// `None` for an account without one.
+    async fn second_factor(
+        &self,
+        user: &user::Model,
+        otp: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<SecondFactor>> {
+        let Some(credential) = mfa::confirmed_credential(&self.db, user.id).await? else {
+            return Ok(None);
+        };
+        match self.mfa.check(&self.db, &credential, otp, now).await? {
+            Ok(factor) => Ok(Some(factor)),
+            Err(refusal) => {
+                self.audit
+                    .record_one(
+                        about(user, AuditAction::LoginFailed, Outcome::Failure)
+                            .detail(Detail::new().code("reason", refusal.reason())),
+                    )
+                    .await?;
+                tracing::info!(target: "caregraph::security", user_id = %user.id, reason = refusal.reason(), "second factor refused");
+                Err(mfa_refused(refusal))
+            }
+        }
+    }
+
+    /// Step-up: the caller proves their password (and second factor, if the
+    /// account has one) again, and the session counts as freshly
+    /// authenticated. A REAUTHENTICATION event either way. A wrong password
+    /// is UNAUTHENTICATED and a missing or wrong code MFA_REQUIRED, as at
+    /// login; the session goes on in both cases.
+    pub async fn reauthenticate(
+        &self,
+        principal: &Principal,
+        password: String,
+        otp: Option<String>,
+    ) -> AppResult<()> {
+        let user = user::Entity::find_by_id(principal.user_id)
+            .one(&self.db)
+            .await?
+            .filter(|u| u.active)
+            .ok_or(AppError::Unauthenticated)?;
+        let failed = |reason: &'static str| {
+            about(&user, AuditAction::Reauthentication, Outcome::Failure).detail(
+                Detail::new()
+                    .code("reason", reason)
+                    .id("session", principal.session_id),
+            )
+        };
+        let matches = password::verify(Some(user.password_hash.clone()), Secret::new(password)).await?;
+        if !matches {
+            self.audit.record_one(failed("wrong_password")).await?;
+            return Err(invalid_login());
+        }
+        let now = Utc::now();
+        let second_factor = match mfa::confirmed_credential(&self.db, user.id).await? {
+            None => None,
+            Some(credential) => match self.mfa.check(&self.db, &credential, otp.as_deref(), now).await? {
+                Ok(factor) => Some(factor),
+                Err(refusal) => {
+                    self.audit.record_one(failed(refusal.reason())).await?;
+                    return Err(mfa_refused(refusal));
+                }
+            },
+        };
+        let mut update = session::Entity::update_many()
+            .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
+            .col_expr(session::Column::LastSeenAt, Expr::value(now));
+        if second_factor.is_some() {
+            update = update.col_expr(session::Column::MfaAt, Expr::value(now));
+        }
+        update
+            .filter(session::Column::Id.eq(principal.session_id))
+            .exec(&self.db)
+            .await?;
+        let mut detail = Detail::new().id("session", principal.session_id);
+        if let Some(factor) = second_factor {
+            detail = detail.code("second_factor", factor.as_str());
+        }
+        self.audit
+            .record_one(about(&user, AuditAction::Reauthentication, Outcome::Success).detail(detail))
+            .await?;
+        tracing::info!(target: "caregraph::security", user_id = %user.id, session_id = %principal.session_id, "reauthenticated");
+        Ok(())
     }
 
     fn issue(
@@ -162,11 +290,14 @@ impl SessionStore {
         let access_token = self
             .keys
             .issue(user.id, session.id, &user.role, now.timestamp(), lifetime)?;
+        let mfa_enrolment_required = session.mfa_at.is_none()
+            && Role::parse(&user.role).is_some_and(|role| self.mfa.required_for(role));
         Ok(Issued {
             access_token,
             refresh_token,
             expires_at: now + Duration::seconds(lifetime),
             user,
+            mfa_enrolment_required,
         })
     }
 
@@ -289,8 +420,18 @@ impl SessionStore {
             self.refused(Some(&user), "role_changed").await?;
             return Err(AppError::Unauthenticated);
         }
-        let role =
+        let own_role =
             Role::parse(&user.role).ok_or_else(|| AppError::Internal("stored role is unknown".into()))?;
+        // An approved elevation in force is the role the policy sees; it
+        // ends by itself at `elevated_until` (see `access::elevation`).
+        let elevated = match (
+            session.elevated_role.as_deref().and_then(Role::parse),
+            session.elevated_until,
+        ) {
+            (Some(elevated), Some(until)) if until > now => Some(elevated),
+            _ => None,
+        };
+        let role = elevated.unwrap_or(own_role);
         // Sliding idle timeout, written at most once a minute per session.
         if now - session.last_seen_at > Duration::seconds(60) {
             session::Entity::update_many()
@@ -304,6 +445,10 @@ impl SessionStore {
             role,
             session_id: session.id,
             patient_id: user.patient_id,
+            mfa_pending: (self.mfa.required_for(own_role) || self.mfa.required_for(role))
+                && session.mfa_at.is_none(),
+            authenticated_at: session.authenticated_at,
+            elevated_from: elevated.map(|_| own_role),
         })
     }
 
@@ -350,6 +495,52 @@ impl SessionStore {
             .await?;
         Ok(())
     }
+}
+
+/// The account's elevation in force at `now`, if any (its role and end):
+/// what a new session starts with.
+async fn active_elevation(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Option<(String, DateTime<Utc>)>> {
+    use caregraph_entity::elevation;
+    use sea_orm::QueryOrder;
+    Ok(elevation::Entity::find()
+        .filter(elevation::Column::UserId.eq(user_id))
+        .filter(elevation::Column::Status.eq(ELEVATION_APPROVED))
+        .filter(elevation::Column::ExpiresAt.gt(now))
+        .order_by_desc(elevation::Column::ExpiresAt)
+        .one(db)
+        .await?
+        .and_then(|row| row.expires_at.map(|end| (row.role, end))))
+}
+
+/// The answer to a login or re-authentication whose second factor did not pass.
+fn mfa_refused(refusal: Refusal) -> AppError {
+    AppError::MfaRequired(match refusal {
+        Refusal::Missing => {
+            "this account uses a second factor: send otp (a code from your authenticator app, or a recovery code)"
+        }
+        Refusal::Invalid | Refusal::Replayed => {
+            "the second factor was not accepted: send a new code from your authenticator app, or an unused recovery code"
+        }
+    })
+}
+
+/// Marks a session as having passed a second factor now (after the account
+/// confirmed its TOTP enrolment with a code, in `txn`).
+pub async fn mark_second_factor(
+    db: &impl sea_orm::ConnectionTrait,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::MfaAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A random key shared by every instance on the same database, generated by

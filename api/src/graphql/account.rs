@@ -69,4 +69,10 @@ impl AuthPayload {
     async fn user(&self) -> &OwnAccount {
         &self.0.account
     }
+    /// True when the account's role must use a second factor and it has
+    /// none yet: this session may only set one up (startTotpEnrolment);
+    /// everything else answers MFA_REQUIRED.
+    async fn mfa_enrolment_required(&self) -> bool {
+        self.0.mfa_enrolment_required
+    }
 }

@@ -5,8 +5,10 @@ mod break_glass;
 mod chart;
 mod common;
 mod compliance;
+mod elevation;
 pub mod errors;
 pub mod limits;
+mod mfa;
 mod mutation;
 mod organisation;
 mod patient;
@@ -32,6 +34,7 @@ pub struct Query(
     provisioning::ProvisioningQuery,
     compliance::ComplianceQuery,
     break_glass::BreakGlassQuery,
+    elevation::ElevationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -43,6 +46,8 @@ pub struct Mutation(
     review::ReviewMutation,
     compliance::ComplianceMutation,
     break_glass::BreakGlassMutation,
+    mfa::MfaMutation,
+    elevation::ElevationMutation,
 );
 
 pub type CaregraphSchema = Schema<Query, Mutation, Subscription>;

@@ -50,8 +50,17 @@ pub struct UpdatePatientInput {
 #[Object]
 impl CoreMutation {
     /// Wrong e-mail and wrong password get the same UNAUTHENTICATED answer.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> ApiResult<AuthPayload> {
-        Ok(AuthPayload(caller(ctx).login(&email, password).await?))
+    /// An account with a second factor also needs `otp` (a code from its
+    /// authenticator app, or an unused recovery code): MFA_REQUIRED without
+    /// a valid one.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        otp: Option<String>,
+    ) -> ApiResult<AuthPayload> {
+        Ok(AuthPayload(caller(ctx).login(&email, password, otp).await?))
     }
 
     /// A new token pair for a refresh token, which then stops working.

@@ -9,6 +9,8 @@ on_both_databases! {
         assert!(matches!(seed_demo(&app.db).await.unwrap(), SeedOutcome::Seeded));
         assert!(matches!(seed_demo(&app.db).await.unwrap(), SeedOutcome::AlreadyThere));
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        // The demo is served without mandatory MFA, and the README says how.
+        assert!(readme.contains("CAREGRAPH_MFA_ROLES= cargo run --release -- serve"));
         let count = |email: &str, password: &str, query: &'static str| {
             let (email, password) = (email.to_owned(), password.to_owned());
             let app = &app;

@@ -433,6 +433,7 @@ impl Caller {
     #[tracing::instrument(skip_all)]
     pub async fn delete_patient(&self, id: &str) -> AppResult<()> {
         let principal = self.require(Action::Delete, FieldClass::PatientRecord)?;
+        self.sessions.require_recent_authentication(&principal)?;
         let id = parse_id("id", id)?;
         let found = self.visible_patient(principal, id).await.and_then(|current| {
             if current.may(Action::Delete, FieldClass::PatientRecord) {
