@@ -60,6 +60,10 @@ pub enum AppError {
     /// Too much at once; try again shortly.
     #[error("{0}")]
     RateLimited(&'static str),
+    /// Failed logins for this account or from this address: wait this long
+    /// (`extensions.retryAfterSeconds`, and the `Retry-After` header).
+    #[error("too many failed logins; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error: {0}")]
@@ -79,7 +83,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::BadUserInput(_) => ErrorCode::BadUserInput,
-            AppError::RateLimited(_) => ErrorCode::RateLimited,
+            AppError::RateLimited(_) | AppError::Throttled { .. } => ErrorCode::RateLimited,
             AppError::Database(_) | AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -92,6 +96,7 @@ impl AppError {
             | AppError::Forbidden(_)
             | AppError::NotFound
             | AppError::RateLimited(_)
+            | AppError::Throttled { .. }
             | AppError::BadUserInput(_) => self.to_string(),
         }
     }

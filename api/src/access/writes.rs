@@ -55,6 +55,7 @@ impl Caller {
                 AppError::Unauthenticated
                 | AppError::BadUserInput(_)
                 | AppError::RateLimited(_)
+                | AppError::Throttled { .. }
                 | AppError::Database(_)
                 | AppError::Internal(_) => return result,
             };

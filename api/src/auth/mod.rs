@@ -2,7 +2,9 @@
 //! answers "who"; the policy module answers "may they".
 
 pub mod password;
+pub mod password_policy;
 pub mod sessions;
+pub mod throttle;
 pub mod token;
 
 use uuid::Uuid;

@@ -28,5 +28,6 @@ mod rules;
 mod schema;
 mod sessions;
 mod startup;
+mod throttle;
 mod transport;
 mod workflows;
