@@ -187,6 +187,11 @@ pub struct Config {
     /// How recent an authentication high-risk actions need
     /// (`CAREGRAPH_STEP_UP_SECS`, default 300).
     pub step_up: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client
+    /// (`CAREGRAPH_TRUSTED_PROXIES`); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Back-off after failed logins (`CAREGRAPH_LOGIN_*`).
+    pub login_throttle: crate::auth::throttle::ThrottleSettings,
 }
 
 /// Every role but PATIENT: the default of `CAREGRAPH_MFA_ROLES`.
@@ -225,6 +230,8 @@ impl Config {
             mfa_roles: staff_roles(),
             mfa_key: None,
             step_up: Duration::from_secs(5 * 60),
+            trusted_proxies: Vec::new(),
+            login_throttle: crate::auth::throttle::ThrottleSettings::default(),
         }
     }
 
@@ -332,6 +339,53 @@ impl Config {
         if let Some(v) = get("staff_email_domains") {
             config.staff_email_domains = parse_domains(&v)?;
         }
+        if let Some(v) = get("trusted_proxies") {
+            config.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()))
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError::Invalid {
+                    key: "CAREGRAPH_TRUSTED_PROXIES",
+                    message: "must be a comma-separated list of IP addresses".into(),
+                })?;
+        }
+        let count = |key: &str, env: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or(ConfigError::Invalid {
+                            key: env,
+                            message: "must be a whole number from 1 to 1000".into(),
+                        })
+                }
+            }
+        };
+        let throttle = &mut config.login_throttle;
+        throttle.account_failures = count(
+            "login_account_failures",
+            "CAREGRAPH_LOGIN_ACCOUNT_FAILURES",
+            throttle.account_failures,
+        )?;
+        throttle.address_failures = count(
+            "login_address_failures",
+            "CAREGRAPH_LOGIN_ADDRESS_FAILURES",
+            throttle.address_failures,
+        )?;
+        throttle.backoff_max = seconds(
+            "login_backoff_max_secs",
+            "CAREGRAPH_LOGIN_BACKOFF_MAX_SECS",
+            throttle.backoff_max,
+        )?;
+        throttle.memory = seconds(
+            "login_failure_memory_secs",
+            "CAREGRAPH_LOGIN_FAILURE_MEMORY_SECS",
+            throttle.memory,
+        )?;
         if let Some(v) = get("workers") {
             config.workers = Some(v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid {
                 key: "CAREGRAPH_WORKERS",
@@ -521,6 +575,34 @@ mod tests {
     fn a_short_jwt_secret_is_refused() {
         let values = HashMap::from([("jwt_secret".to_owned(), "too short".to_owned())]);
         assert!(Config::from_values(&values).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_and_login_throttle_are_read_and_checked() {
+        let values = HashMap::from([
+            ("trusted_proxies".to_owned(), "10.0.0.1, ::1".to_owned()),
+            ("login_account_failures".to_owned(), "3".to_owned()),
+            ("login_backoff_max_secs".to_owned(), "60".to_owned()),
+        ]);
+        let config = Config::from_values(&values).unwrap();
+        assert_eq!(
+            config.trusted_proxies,
+            [
+                "10.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(config.login_throttle.account_failures, 3);
+        assert_eq!(config.login_throttle.address_failures, 20);
+        assert_eq!(config.login_throttle.backoff_max, Duration::from_secs(60));
+        for (key, value) in [
+            ("trusted_proxies", "10.0.0.0/8"),
+            ("login_address_failures", "0"),
+            ("login_failure_memory_secs", "soon"),
+        ] {
+            let bad = HashMap::from([(key.to_owned(), value.to_owned())]);
+            assert!(Config::from_values(&bad).is_err(), "{key}={value}");
+        }
     }
 
     #[test]

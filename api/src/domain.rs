@@ -80,6 +80,12 @@ impl Password {
         Ok(Password(Secret::new(raw)))
     }
 
+    /// A password `auth::password_policy::check` has accepted (its length
+    /// rule depends on MFA, which this type does not know).
+    pub(crate) fn accepted(normalised: String) -> Password {
+        Password(Secret::new(normalised))
+    }
+
     pub fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }

@@ -69,6 +69,10 @@ pub enum AppError {
     /// window: call `reauthenticate` first.
     #[error("this action needs a recent authentication: call reauthenticate(password, otp) first")]
     ReauthRequired,
+    /// Failed logins for this account or from this address: wait this long
+    /// (`extensions.retryAfterSeconds`, and the `Retry-After` header).
+    #[error("too many failed logins; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error: {0}")]
@@ -88,7 +92,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::BadUserInput(_) => ErrorCode::BadUserInput,
-            AppError::RateLimited(_) => ErrorCode::RateLimited,
+            AppError::RateLimited(_) | AppError::Throttled { .. } => ErrorCode::RateLimited,
             AppError::MfaRequired(_) => ErrorCode::MfaRequired,
             AppError::ReauthRequired => ErrorCode::ReauthRequired,
             AppError::Database(_) | AppError::Internal(_) => ErrorCode::Internal,
@@ -105,6 +109,7 @@ impl AppError {
             | AppError::RateLimited(_)
             | AppError::MfaRequired(_)
             | AppError::ReauthRequired
+            | AppError::Throttled { .. }
             | AppError::BadUserInput(_) => self.to_string(),
         }
     }

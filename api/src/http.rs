@@ -26,6 +26,8 @@ pub struct AppState {
     pub execution_timeout: Duration,
     /// GraphiQL at `GET /graphql`; off in the production profile.
     pub graphiql: bool,
+    /// Peers whose `X-Forwarded-For` is believed (`CAREGRAPH_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -126,10 +128,41 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         req.extensions()
             .get::<RequestId>()
             .map_or_else(uuid::Uuid::new_v4, |id| id.0),
-        req.peer_addr().map(|a| a.ip()),
+        client_addr(&req, &state.trusted_proxies),
         parsed.as_mut().ok().and_then(operation_name).as_deref(),
     );
     meta.clone().scope(respond(&req, &state, parsed, meta)).await
+}
+
+/// The client's address: the socket's peer, unless that peer is a trusted
+/// proxy; then the nearest address in `X-Forwarded-For` that is not itself
+/// a trusted proxy (read from the right: what the client wrote on the left
+/// is not evidence). A header that does not parse is ignored.
+pub(crate) fn client_addr(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip().to_canonical();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let mut hops = Vec::new();
+    for value in req.headers().get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return Some(peer);
+        };
+        for hop in value.split(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => hops.push(ip.to_canonical()),
+                Err(_) => return Some(peer),
+            }
+        }
+    }
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        client = hop;
+        if !trusted.contains(&hop) {
+            break;
+        }
+    }
+    Some(client)
 }
 
 /// The request, or the message of a 400 answer.
@@ -223,9 +256,14 @@ async fn respond(
         }
     };
     errors::assign_codes(&mut response.errors);
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(response)
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CACHE_CONTROL, "no-store"));
+    // A throttled login says when to come back, in the error's extensions
+    // and here for HTTP clients.
+    if let Some(seconds) = errors::retry_after(&response.errors) {
+        answer.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    answer.json(response)
 }
 
 /// `Ok(None)`: no credentials. A malformed header is an error, not anonymity.
@@ -316,5 +354,41 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             tracing::warn!(error = %e, "database not reachable");
             HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest {
+        let mut request = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
+        if let Some(forwarded) = forwarded {
+            request = request.insert_header(("X-Forwarded-For", forwarded));
+        }
+        request.to_http_request()
+    }
+
+    fn ip(text: &str) -> std::net::IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn x_forwarded_for_counts_only_from_a_trusted_proxy_and_is_read_from_the_right() {
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // Not a trusted peer: the header is the client's own claim.
+        let direct = request("192.0.2.9:4000", Some("198.51.100.1"));
+        assert_eq!(client_addr(&direct, &trusted), Some(ip("192.0.2.9")));
+        // Through the proxies: the nearest address that is not one of them;
+        // what the client wrote further left is ignored.
+        let proxied = request("10.0.0.1:4000", Some("6.6.6.6, 198.51.100.1, 10.0.0.2"));
+        assert_eq!(client_addr(&proxied, &trusted), Some(ip("198.51.100.1")));
+        // A trusted peer without the header, or with garbage: the peer.
+        assert_eq!(
+            client_addr(&request("10.0.0.1:4000", None), &trusted),
+            Some(ip("10.0.0.1"))
+        );
+        let garbage = request("10.0.0.1:4000", Some("not an address"));
+        assert_eq!(client_addr(&garbage, &trusted), Some(ip("10.0.0.1")));
     }
 }

@@ -21,7 +21,7 @@ pub const DEMO_DOMAIN: &str = "demo.caregraph.test";
 
 /// (email local part, name, role, password)
 pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
-    ("admin", "Ada Admin", Role::Admin, "demo admin password 2026"),
+    ("admin", "Ada Admin", Role::Admin, "demo manager password 2026"),
     (
         "amara.okafor",
         "Dr. Amara Okafor",

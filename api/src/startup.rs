@@ -152,6 +152,7 @@ impl Application {
         let state = web::Data::new(AppState {
             schema: graphql::build_with(config.limits, config.introspection),
             graphiql: config.graphiql,
+            trusted_proxies: config.trusted_proxies.clone(),
             audit: audit.clone(),
             services: crate::access::Services {
                 policy,

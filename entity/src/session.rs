@@ -25,6 +25,10 @@ pub struct Model {
     /// this session until `elevated_until` (see `access::elevation`).
     pub elevated_role: Option<String>,
     pub elevated_until: Option<DateTimeUtc>,
+    /// The account's role when the session began: after a role change the
+    /// session, its refresh token included, is over. `None` on sessions
+    /// older than this column (their access tokens still carry the role).
+    pub role: Option<String>,
 }
 
 crate::debug_shows_only!(id, user_id, created_at, expires_at, revoked_at);

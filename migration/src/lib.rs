@@ -20,6 +20,7 @@ mod m20261123_000016_create_account_enrolments;
 mod m20261123_000017_create_research_releases;
 mod m20261123_000018_create_audit_events;
 mod m20261123_000019_create_break_glass_grants;
+mod m20261204_000020_harden_sessions_and_logins;
 mod m20261204_000021_mfa_and_step_up;
 mod m20261204_000022_create_elevations;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000017_create_research_releases::Migration),
             Box::new(m20261123_000018_create_audit_events::Migration),
             Box::new(m20261123_000019_create_break_glass_grants::Migration),
+            Box::new(m20261204_000020_harden_sessions_and_logins::Migration),
             Box::new(m20261204_000021_mfa_and_step_up::Migration),
             Box::new(m20261204_000022_create_elevations::Migration),
         ]

@@ -74,7 +74,48 @@ pub struct TestApp {
     /// The task polling the server; `None` once stopped.
     running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     log: logs::AppLog,
+    /// What the server was started with: a second instance uses it too.
+    config: Config,
     _database: database::TestDatabase,
+}
+
+/// Another server on the same database, with its own connection pool, as a
+/// second instance behind a load balancer is.
+pub struct OtherInstance {
+    pub address: String,
+    client: reqwest::Client,
+    server: actix_web::dev::ServerHandle,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl OtherInstance {
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("Content-Type", "application/json")
+            .body(json!({ "query": query, "variables": variables }).to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the second instance answers");
+        Reply::read(response).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            self.server.stop(true).await;
+            let _ = running.await;
+        }
+    }
+}
+
+impl Drop for OtherInstance {
+    fn drop(&mut self) {
+        if self.running.is_some() {
+            drop(self.server.stop(false));
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -105,9 +146,23 @@ pub struct Reply {
     pub status: StatusCode,
     pub text: String,
     pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Reply {
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            text,
+            body,
+            headers,
+        }
+    }
+
     pub fn data(&self) -> &Value {
         &self.body["data"]
     }
@@ -166,7 +221,7 @@ impl TestApp {
         // passwords everywhere; the MFA tests set the roles they test.
         config.mfa_roles = Vec::new();
         configure(&mut config);
-        let app = Application::build(config)
+        let app = Application::build(config.clone())
             .instrument(log.span())
             .await
             .expect("the server starts");
@@ -195,8 +250,27 @@ impl TestApp {
             server,
             running: Some(running),
             log,
+            config,
             _database: database,
         })
+    }
+
+    /// A second server on this test's database, configured alike (the same
+    /// signing key), with a pool of its own.
+    pub async fn second_instance(&self) -> OtherInstance {
+        let app = Application::build(self.config.clone())
+            .instrument(self.log.span())
+            .await
+            .expect("the second instance starts");
+        let port = app.port();
+        let server = app.handle();
+        let running = tokio::spawn(app.run_until_stopped().instrument(self.log.span()));
+        OtherInstance {
+            address: format!("http://127.0.0.1:{port}"),
+            client: self.client.clone(),
+            server,
+            running: Some(running),
+        }
     }
 
     /// Stops the server and waits until it has: the listener is closed and
@@ -253,10 +327,7 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        let text = response.text().await.expect("a body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, text, body }
+        Reply::read(response).await
     }
 
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {

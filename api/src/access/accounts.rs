@@ -24,9 +24,9 @@ use super::enrolment::{
 use super::scope::patient_filter;
 use super::values::Account;
 use crate::audit::{AuditAction, Detail};
-use crate::auth::password;
 use crate::auth::sessions::SessionStore;
-use crate::domain::{Email, Password, parse_name};
+use crate::auth::{password, password_policy};
+use crate::domain::{Email, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Action, FieldClass, Role};
 
@@ -376,8 +376,14 @@ impl Caller {
 /// The clinic must never be left without an active administrator. Runs in
 /// the transaction that removes `target`: the active administrators' rows are
 /// written first (a no-op update), which makes two removals wait for each
-/// other (a row lock on PostgreSQL, the write lock on SQLite), so two
-/// administrators removing each other at once cannot both succeed.
+/// other, so two administrators removing each other at once cannot both
+/// succeed. On PostgreSQL the update takes the rows' locks as `SELECT ... FOR
+/// UPDATE` would; the second removal waits, then re-reads the rows under READ
+/// COMMITTED and counts one. On SQLite, SeaORM begins a transaction with a
+/// plain (deferred) `BEGIN`; its first statement being this write, it takes
+/// the database's write lock before reading anything, as `BEGIN IMMEDIATE`
+/// would, and the other writer waits (busy timeout) and then reads the
+/// committed state. Nothing may be read in the transaction before this.
 async fn keep_an_admin(txn: &impl ConnectionTrait, target: &user::Model) -> AppResult<()> {
     if target.role != Role::Admin.as_str() || !target.active {
         return Ok(());
@@ -445,7 +451,9 @@ pub async fn unrestricted_create_account(
         (_, None) => {}
     }
     let name = parse_name("name", &account.name)?;
-    let password_hash = password::hash(Password::parse(account.password)?).await?;
+    // The same rules as a password chosen at enrolment (no MFA yet).
+    let password = password_policy::check(&account.password, email.as_str(), false)?;
+    let password_hash = password::hash(password).await?;
     if let Some(patient_id) = account.patient_id {
         super::enrolment::mark_had_account(db, patient_id).await?;
     }

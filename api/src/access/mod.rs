@@ -231,7 +231,11 @@ impl Caller {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: String, otp: Option<String>) -> AppResult<SignedIn> {
         self.one_credential_per_request()?;
-        Ok(self.sessions.login(email, password, otp).await?.into())
+        Ok(self
+            .sessions
+            .login(email, password, otp, client_addr())
+            .await?
+            .into())
     }
 
     /// Step-up: proves the password (and second factor) again for this session.
@@ -255,6 +259,30 @@ impl Caller {
         tracing::info!(target: "caregraph::security", user_id = %principal.user_id, "logout");
         Ok(())
     }
+
+    /// Ends every session of the caller's account, on every instance.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout_everywhere(&self) -> AppResult<u64> {
+        let principal = self.principal()?;
+        self.sessions.logout_everywhere(&principal).await
+    }
+
+    /// Changes the caller's own password; every other session of the
+    /// account ends. Counted like a login attempt (one per request).
+    #[tracing::instrument(skip_all)]
+    pub async fn change_password(&self, current: String, new: String) -> AppResult<u64> {
+        let principal = self.principal()?;
+        self.one_credential_per_request()?;
+        self.sessions
+            .change_password(&principal, current, new, client_addr())
+            .await
+    }
+}
+
+/// The client's address as the HTTP layer established it (the socket's
+/// peer, or `X-Forwarded-For` from a trusted proxy).
+fn client_addr() -> Option<std::net::IpAddr> {
+    crate::audit::RequestMeta::current().and_then(|meta| meta.client_addr)
 }
 
 fn denial_text(action: Action) -> &'static str {

@@ -57,6 +57,7 @@ impl Caller {
                 | AppError::RateLimited(_)
                 | AppError::MfaRequired(_)
                 | AppError::ReauthRequired
+                | AppError::Throttled { .. }
                 | AppError::Database(_)
                 | AppError::Internal(_) => return result,
             };

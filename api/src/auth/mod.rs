@@ -3,7 +3,9 @@
 
 pub mod mfa;
 pub mod password;
+pub mod password_policy;
 pub mod sessions;
+pub mod throttle;
 pub mod token;
 
 use chrono::{DateTime, Utc};

@@ -4,15 +4,22 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use caregraph_entity::{server_key, session, user};
+use std::net::IpAddr;
+
+use caregraph_entity::{server_key, session, spent_refresh_token, user};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::Principal;
 use super::mfa::{self, Mfa, Refusal, SecondFactor};
 use super::password;
+use super::password_policy;
+use super::throttle::{LoginThrottle, ThrottleKeys};
 use super::token::TokenKeys;
 use crate::audit::{Audit, AuditAction, AuditEvent, Detail, Outcome};
 use crate::config::Config;
@@ -42,6 +49,8 @@ pub struct SessionStore {
     /// audit event, durable before the answer goes out.
     audit: Audit,
     keys: TokenKeys,
+    /// Failed logins per account and per address, shared by every instance.
+    throttle: LoginThrottle,
     access_ttl: Duration,
     idle_timeout: Duration,
     max_lifetime: Duration,
@@ -86,6 +95,7 @@ impl SessionStore {
             mfa: Mfa::new(mfa_key, config.mfa_roles.clone()),
             step_up: duration(config.step_up),
             keys: TokenKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience),
+            throttle: LoginThrottle::new(db.clone(), config.login_throttle),
             db,
             audit,
             access_ttl: duration(config.access_token_ttl),
@@ -121,8 +131,30 @@ impl SessionStore {
     /// checked only after the password: without a valid one the answer is
     /// MFA_REQUIRED and the event LOGIN_FAILED with reason `otp_missing`,
     /// `otp_invalid` or `otp_replayed`.
-    pub async fn login(&self, email: &str, password: String, otp: Option<String>) -> AppResult<Issued> {
+    ///
+    /// `client` is the caller's address (see `http::client_addr`); failures
+    /// are throttled per account and per address (`auth::throttle`).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        otp: Option<String>,
+        client: Option<IpAddr>,
+    ) -> AppResult<Issued> {
         let email = email.trim().to_lowercase();
+        let keys = ThrottleKeys::new(&email, client);
+        // First, before any password is hashed; kept apart from the password
+        // (and any second factor) check below.
+        if let Err(throttled) = self.throttle.check(&keys, Utc::now()).await {
+            self.audit
+                .record_one(
+                    AuditEvent::new(AuditAction::LoginFailed, Outcome::Failure)
+                        .detail(Detail::new().code("reason", "throttled")),
+                )
+                .await?;
+            return Err(throttled);
+        }
+        let password = password_policy::normalise(&password);
         let found = if password.len() > 4 * 128 || email.len() > 320 {
             None
         } else {
@@ -155,6 +187,7 @@ impl SessionStore {
                 .record_one(event.detail(Detail::new().code("reason", reason)))
                 .await?;
             checked?;
+            self.throttle.failed(&keys, Utc::now()).await?;
             tracing::info!(target: "caregraph::security", "login failed");
             return Err(invalid_login());
         }
@@ -164,6 +197,7 @@ impl SessionStore {
         let now = Utc::now();
         let second_factor = self.second_factor(&user, otp.as_deref(), now).await?;
         let elevated = active_elevation(&self.db, user.id, now).await?;
+        self.throttle.succeeded(&keys, now).await?;
         let refresh_token = new_refresh_token();
         let session = session::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -178,6 +212,7 @@ impl SessionStore {
             mfa_at: Set(second_factor.map(|_| now)),
             elevated_role: Set(elevated.as_ref().map(|(role, _)| role.clone())),
             elevated_until: Set(elevated.map(|(_, until)| until)),
+            role: Set(Some(user.role.clone())),
         }
         .insert(&self.db)
         .await?;
@@ -302,7 +337,8 @@ impl SessionStore {
     }
 
     /// Exchanges a refresh token for a new pair. The old refresh token stops
-    /// working; presenting it again revokes the whole session. Each attempt
+    /// working; presenting it again, however many rotations later, revokes
+    /// the whole session (every token of its family). Each attempt
     /// is a REFRESH event (FAILURE naming the account when the token was
     /// one of its sessions').
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<Issued> {
@@ -314,12 +350,7 @@ impl SessionStore {
             event.detail(Detail::new().code("reason", reason))
         };
         let hash = refresh_hash(refresh_token);
-        if let Some((reused, user)) = session::Entity::find()
-            .filter(session::Column::PreviousRefreshTokenHash.eq(hash.as_str()))
-            .find_also_related(user::Entity)
-            .one(&self.db)
-            .await?
-        {
+        if let Some((reused, user)) = self.spent_by(&hash).await? {
             tracing::warn!(target: "caregraph::security", session_id = %reused.id, "refresh token reused; session revoked");
             self.revoke(reused.id).await?;
             let event = failed(user.as_ref(), "reused_token").detail(
@@ -345,7 +376,9 @@ impl SessionStore {
             return Err(AppError::Unauthenticated);
         }
         let new_token = new_refresh_token();
-        // Compare-and-swap: of two concurrent refreshes with one token, one wins.
+        // Compare-and-swap: of two concurrent refreshes with one token, one
+        // wins; in the same transaction the old token is kept as spent.
+        let txn = self.db.begin().await?;
         let rotated = session::Entity::update_many()
             .col_expr(
                 session::Column::PreviousRefreshTokenHash,
@@ -358,8 +391,18 @@ impl SessionStore {
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
             .filter(session::Column::Id.eq(session.id))
             .filter(session::Column::RefreshTokenHash.eq(hash.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if rotated.rows_affected == 1 {
+            spent_refresh_token::ActiveModel {
+                token_hash: Set(hash.clone()),
+                session_id: Set(session.id),
+                spent_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
         if rotated.rows_affected != 1 {
             self.audit.record_one(failed(Some(&user), "lost_race")).await?;
             return Err(AppError::Unauthenticated);
@@ -371,6 +414,29 @@ impl SessionStore {
             )
             .await?;
         self.issue(user, session, new_token, now)
+    }
+
+    /// The session (and its user) that already spent this refresh token:
+    /// the one before last, or any earlier one.
+    async fn spent_by(&self, hash: &str) -> AppResult<Option<(session::Model, Option<user::Model>)>> {
+        if let Some(found) = session::Entity::find()
+            .filter(session::Column::PreviousRefreshTokenHash.eq(hash))
+            .find_also_related(user::Entity)
+            .one(&self.db)
+            .await?
+        {
+            return Ok(Some(found));
+        }
+        let Some(spent) = spent_refresh_token::Entity::find_by_id(hash.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(session::Entity::find_by_id(spent.session_id)
+            .find_also_related(user::Entity)
+            .one(&self.db)
+            .await?)
     }
 
     /// The session matching `condition` with its user, live or not.
@@ -390,7 +456,9 @@ impl SessionStore {
         let live = session.revoked_at.is_none()
             && session.expires_at > now
             && session.last_seen_at + self.idle_timeout > now
-            && user.active;
+            && user.active
+            // A role change ends the session, refresh token included.
+            && session.role.as_ref().is_none_or(|role| *role == user.role);
         if live {
             Ok(())
         } else {
@@ -411,12 +479,18 @@ impl SessionStore {
             self.refused(None, "unknown_session").await?;
             return Err(AppError::Unauthenticated);
         };
+        if session.role.as_ref().is_some_and(|role| *role != user.role) {
+            self.revoke(session.id).await?;
+            self.refused(Some(&user), "role_changed").await?;
+            return Err(AppError::Unauthenticated);
+        }
         if self.check_live(&session, &user, now).is_err() {
             self.refused(Some(&user), "session_ended").await?;
             return Err(AppError::Unauthenticated);
         }
         // A role change ends the sessions issued under the old role.
         if session.user_id != claims.sub || user.role != claims.role {
+            self.revoke(session.id).await?;
             self.refused(Some(&user), "role_changed").await?;
             return Err(AppError::Unauthenticated);
         }
@@ -476,6 +550,88 @@ impl SessionStore {
         Ok(())
     }
 
+    /// Ends every session of the caller's account, this one included, on
+    /// every instance: a LOGOUT event with `scope: ALL`. Returns how many
+    /// sessions were still open.
+    pub async fn logout_everywhere(&self, principal: &Principal) -> AppResult<u64> {
+        let ended = Self::revoke_all_for_user(&self.db, principal.user_id).await?;
+        self.audit
+            .record_one(
+                AuditEvent::new(AuditAction::Logout, Outcome::Success)
+                    .actor(principal.user_id, Some(principal.role))
+                    .detail(
+                        Detail::new()
+                            .id("session", principal.session_id)
+                            .code("scope", "ALL"),
+                    ),
+            )
+            .await?;
+        tracing::info!(target: "caregraph::security", user_id = %principal.user_id, sessions = ended, "logout everywhere");
+        Ok(ended)
+    }
+
+    /// Changes the caller's password after checking the current one, and
+    /// ends every other session of the account (the caller's own stays).
+    /// A wrong current password counts as a failed login (it is throttled
+    /// the same way) and is an ACCOUNT_CHANGE failure event.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: String,
+        new: String,
+        client: Option<IpAddr>,
+    ) -> AppResult<u64> {
+        let user = user::Entity::find_by_id(principal.user_id)
+            .one(&self.db)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let keys = ThrottleKeys::new(&user.email, client);
+        let now = Utc::now();
+        self.throttle.check(&keys, now).await?;
+        let current = password_policy::normalise(&current);
+        let ok = password::verify(Some(user.password_hash.clone()), Secret::new(current)).await?;
+        if !ok {
+            self.throttle.failed(&keys, now).await?;
+            self.audit
+                .record_one(
+                    about(&user, AuditAction::AccountChange, Outcome::Failure).detail(
+                        Detail::new()
+                            .id("account", user.id)
+                            .code("change", "PASSWORD_CHANGED")
+                            .code("reason", "wrong_password"),
+                    ),
+                )
+                .await?;
+            return Err(AppError::bad_input("the current password is not correct"));
+        }
+        // Without MFA until the account can have it: then `has_mfa` comes
+        // from the account.
+        let new = password_policy::check(&new, &user.email, false)?;
+        let hash = password::hash(new).await?;
+        let txn = self.db.begin().await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .filter(user::Column::Id.eq(user.id))
+            .exec(&txn)
+            .await?;
+        let ended = Self::revoke_others_for_user(&txn, user.id, principal.session_id).await?;
+        self.audit
+            .record_in(
+                &txn,
+                vec![
+                    about(&user, AuditAction::AccountChange, Outcome::Success).detail(
+                        Detail::new()
+                            .id("account", user.id)
+                            .code("change", "PASSWORD_CHANGED"),
+                    ),
+                ],
+            )
+            .await?;
+        txn.commit().await?;
+        tracing::info!(target: "caregraph::security", user_id = %user.id, other_sessions_ended = ended, "password changed");
+        Ok(ended)
+    }
+
     pub async fn revoke(&self, session_id: Uuid) -> AppResult<()> {
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
@@ -486,14 +642,31 @@ impl SessionStore {
         Ok(())
     }
 
-    pub async fn revoke_all_for_user(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> AppResult<()> {
-        session::Entity::update_many()
+    /// Ends every open session of the account; returns how many.
+    pub async fn revoke_all_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
+        Ok(session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
             .filter(session::Column::UserId.eq(user_id))
             .filter(session::Column::RevokedAt.is_null())
             .exec(db)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected)
+    }
+
+    /// Ends every open session of the account but `keep`; returns how many.
+    pub async fn revoke_others_for_user(
+        db: &impl ConnectionTrait,
+        user_id: Uuid,
+        keep: Uuid,
+    ) -> AppResult<u64> {
+        Ok(session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::Id.ne(keep))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?
+            .rows_affected)
     }
 }
 

@@ -38,7 +38,30 @@ pub fn to_graphql(e: &AppError) -> async_graphql::Error {
         // The cause chain may name tables or constraints: log, do not send.
         tracing::error!(error = %e, source = ?std::error::Error::source(e).map(|s| s.to_string()), "internal error");
     }
-    coded(&e.client_message(), code)
+    let error = coded(&e.client_message(), code);
+    match e {
+        AppError::Throttled { retry_after_secs } => {
+            let seconds = *retry_after_secs;
+            error.extend_with(move |_, ext| ext.set(RETRY_AFTER_SECONDS, seconds))
+        }
+        _ => error,
+    }
+}
+
+/// The extension of a RATE_LIMITED error that says how long to wait; the
+/// HTTP layer repeats the longest as a `Retry-After` header.
+pub const RETRY_AFTER_SECONDS: &str = "retryAfterSeconds";
+
+/// The longest `retryAfterSeconds` among the errors, if any has one.
+pub fn retry_after(errors: &[ServerError]) -> Option<u64> {
+    errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get(RETRY_AFTER_SECONDS))
+        .filter_map(|v| match v {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 pub fn coded(message: &str, code: ErrorCode) -> async_graphql::Error {

@@ -75,6 +75,29 @@ impl CoreMutation {
         Ok(true)
     }
 
+    /// Ends every session of your account, this one included, on every
+    /// server: all its access and refresh tokens stop working. The number
+    /// of sessions that were still open.
+    #[graphql(visible = "visibility::authenticated")]
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let ended = caller(ctx).logout_everywhere().await?;
+        Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+
+    /// Changes your password, given the current one. The new one follows
+    /// the password rules (README, Security). Every other session of your
+    /// account ends; this one stays. The number of sessions ended.
+    #[graphql(visible = "visibility::authenticated")]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current: String,
+        #[graphql(name = "new")] new_password: String,
+    ) -> ApiResult<i32> {
+        let ended = caller(ctx).change_password(current, new_password).await?;
+        Ok(i32::try_from(ended).unwrap_or(i32::MAX))
+    }
+
     /// Deletes an account; its sessions end with it.
     #[graphql(visible = "visibility::deletes_accounts")]
     async fn delete_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {

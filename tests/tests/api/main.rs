@@ -32,5 +32,6 @@ mod rules;
 mod schema;
 mod sessions;
 mod startup;
+mod throttle;
 mod transport;
 mod workflows;

@@ -362,8 +362,8 @@ on_both_databases! {
         let account = invitation["accountId"].as_str().unwrap();
         let approved = app.approve(&admin, account).await;
         let code = format!("{}{approved}", invitation["code"].as_str().unwrap());
-        app.enrol(&code, Some("NID-Vera-Victim"), "vera's own passphrase").await.ok();
-        app.login("vera@home.example", "vera's own passphrase").await;
+        app.enrol(&code, Some("NID-Vera-Victim"), "my own passphrase, chosen by me").await.ok();
+        app.login("vera@home.example", "my own passphrase, chosen by me").await;
     }
 
     async fn an_invitation_issued_before_the_account_was_deleted_needs_the_approval_too(app) {

@@ -321,14 +321,14 @@ on_both_databases! {
         let code = invitation.ok()["invitePatient"]["code"].as_str().unwrap().to_owned();
         app.try_login("erin@patient.test", "").await.assert_code("UNAUTHENTICATED");
         let enrol = "mutation($c: String!, $n: String, $p: String!) { enrolAccount(code: $c, nationalId: $n, password: $p) }";
-        let wrong = app.graphql(None, enrol, json!({ "c": code, "n": "NID-SOMEONE-ELSE", "p": "erin chooses this passphrase" })).await;
-        let bogus = app.graphql(None, enrol, json!({ "c": "not-a-code", "n": "NID-Erin-Enrol", "p": "erin chooses this passphrase" })).await;
+        let wrong = app.graphql(None, enrol, json!({ "c": code, "n": "NID-SOMEONE-ELSE", "p": "she chooses this passphrase" })).await;
+        let bogus = app.graphql(None, enrol, json!({ "c": "not-a-code", "n": "NID-Erin-Enrol", "p": "she chooses this passphrase" })).await;
         wrong.assert_code("BAD_USER_INPUT");
         assert_eq!(wrong.body, bogus.body, "a wrong national id and a wrong code must look alike");
-        app.graphql(None, enrol, json!({ "c": code, "n": "nid-erin-enrol", "p": "erin chooses this passphrase" })).await.ok();
+        app.graphql(None, enrol, json!({ "c": code, "n": "nid-erin-enrol", "p": "she chooses this passphrase" })).await.ok();
         let again = app.graphql(None, enrol, json!({ "c": code, "n": "NID-Erin-Enrol", "p": "someone else takes over" })).await;
         again.assert_code("BAD_USER_INPUT");
-        let erin = app.login("erin@patient.test", "erin chooses this passphrase").await;
+        let erin = app.login("erin@patient.test", "she chooses this passphrase").await;
         let own = app.as_user(&erin, "{ patients { nodes { givenName } } }", json!({})).await;
         assert_eq!(own.ok()["patients"]["nodes"], json!([{ "givenName": "Erin" }]));
         // Inviting again answers like any invitation, but needs a second

@@ -87,3 +87,133 @@ on_both_databases! {
         users.assert_code("UNAUTHENTICATED");
     }
 }
+
+const REFRESH: &str =
+    "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }";
+
+on_both_databases! {
+    async fn a_refresh_token_reused_several_rotations_later_still_ends_the_session(app) {
+        let nurse = app.user("NURSE", "Ola Der").await;
+        let first = nurse.refresh_token.clone();
+        let mut refresh = first.clone();
+        let mut access = nurse.token.clone();
+        for _ in 0..3 {
+            let pair = app.graphql(None, REFRESH, json!({ "t": refresh })).await.ok()["refreshSession"].clone();
+            refresh = pair["refreshToken"].as_str().unwrap().to_owned();
+            access = pair["accessToken"].as_str().unwrap().to_owned();
+        }
+        app.graphql(Some(&access), ME, json!({})).await.ok();
+        // Three rotations back: still recognised as spent, and the whole
+        // family ends with it.
+        app.graphql(None, REFRESH, json!({ "t": first })).await.assert_code("UNAUTHENTICATED");
+        app.graphql(Some(&access), ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        app.graphql(None, REFRESH, json!({ "t": refresh })).await.assert_code("UNAUTHENTICATED");
+        // The account itself is fine: a new login works.
+        app.login(&nurse.email, STAFF_PASSWORD).await;
+    }
+
+    async fn logout_everywhere_ends_every_session_of_the_account_and_no_other(app) {
+        let nurse = app.user("NURSE", "Eve Rywhere").await;
+        let other_device = app.login(&nurse.email, STAFF_PASSWORD).await;
+        let colleague = app.user("NURSE", "Col League").await;
+        let ended = app.as_user(&nurse, "mutation { logoutEverywhere }", json!({})).await;
+        assert_eq!(ended.ok()["logoutEverywhere"], 2, "{}", ended.text);
+        for session in [&nurse, &other_device] {
+            app.as_user(session, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+            app.graphql(None, REFRESH, json!({ "t": session.refresh_token })).await.assert_code("UNAUTHENTICATED");
+        }
+        app.as_user(&colleague, ME, json!({})).await.ok();
+        app.graphql(None, "mutation { logoutEverywhere }", json!({})).await.assert_code("UNAUTHENTICATED");
+    }
+
+    async fn change_password_needs_the_current_one_and_ends_the_other_sessions(app) {
+        let nurse = app.user("NURSE", "Pat Sword").await;
+        let other_device = app.login(&nurse.email, STAFF_PASSWORD).await;
+        let change = "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
+        let new_password = "a quiet sunny meadow by the river";
+        let wrong = app
+            .as_user(&nurse, change, json!({ "c": "not my current password", "n": new_password }))
+            .await;
+        wrong.assert_code("BAD_USER_INPUT");
+        app.as_user(&other_device, ME, json!({})).await.ok();
+        // The rules apply: too short, common, or built on the e-mail.
+        for refused in ["short one", "PasswordPassword", &format!("{} is my name", nurse.email.split('@').next().unwrap())] {
+            app.as_user(&nurse, change, json!({ "c": STAFF_PASSWORD, "n": refused }))
+                .await
+                .assert_code("BAD_USER_INPUT");
+        }
+        let changed = app
+            .as_user(&nurse, change, json!({ "c": STAFF_PASSWORD, "n": new_password }))
+            .await;
+        assert_eq!(changed.ok()["changePassword"], 1, "{}", changed.text);
+        // This session stays; the other one ended, refresh token included.
+        app.as_user(&nurse, ME, json!({})).await.ok();
+        app.as_user(&other_device, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        app.graphql(None, REFRESH, json!({ "t": other_device.refresh_token })).await.assert_code("UNAUTHENTICATED");
+        app.try_login(&nurse.email, STAFF_PASSWORD).await.assert_code("UNAUTHENTICATED");
+        app.login(&nurse.email, new_password).await;
+    }
+
+    async fn a_role_change_ends_the_refresh_token_too(app) {
+        use caregraph_entity::user;
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let nurse = app.user("NURSE", "Rolf Change").await;
+        user::Entity::update_many()
+            .col_expr(user::Column::Role, Expr::value("DOCTOR"))
+            .filter(user::Column::Id.eq(uuid::Uuid::parse_str(&nurse.id).unwrap()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        // Without touching the access token first: the refresh token alone
+        // must not hand out a token with the new role.
+        app.graphql(None, REFRESH, json!({ "t": nurse.refresh_token })).await.assert_code("UNAUTHENTICATED");
+        app.as_user(&nurse, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+    }
+
+    async fn revocations_on_one_instance_take_effect_on_another_at_the_next_request(app) {
+        let second = app.second_instance().await;
+        let admin = app.login_admin().await;
+        // Logout on the second instance; the token is refused on the first.
+        let nurse = app.user("NURSE", "Two Servers").await;
+        second.graphql(Some(&nurse.token), ME, json!({})).await.ok();
+        second.graphql(Some(&nurse.token), "mutation { logout }", json!({})).await.ok();
+        app.as_user(&nurse, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        // logoutEverywhere on the first; both sessions refused on the second.
+        let a = app.login(&nurse.email, STAFF_PASSWORD).await;
+        let b = app.login(&nurse.email, STAFF_PASSWORD).await;
+        second.graphql(Some(&b.token), ME, json!({})).await.ok();
+        app.as_user(&a, "mutation { logoutEverywhere }", json!({})).await.ok();
+        second.graphql(Some(&b.token), ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        second.graphql(None, REFRESH, json!({ "t": b.refresh_token })).await.assert_code("UNAUTHENTICATED");
+        // A password changed on the second ends the other session on the first.
+        let c = app.login(&nurse.email, STAFF_PASSWORD).await;
+        let d = app.login(&nurse.email, STAFF_PASSWORD).await;
+        second
+            .graphql(
+                Some(&c.token),
+                "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }",
+                json!({ "c": STAFF_PASSWORD, "n": "two servers, one password rule" }),
+            )
+            .await
+            .ok();
+        app.as_user(&d, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        app.as_user(&c, ME, json!({})).await.ok();
+        // Deactivation on the first; the token is refused on the second.
+        let doctor = app.user("DOCTOR", "Dee Two").await;
+        second.graphql(Some(&doctor.token), ME, json!({})).await.ok();
+        app.as_user(&admin, "mutation($id: ID!) { deactivateUser(id: $id) { active } }", json!({ "id": doctor.id }))
+            .await
+            .ok();
+        second.graphql(Some(&doctor.token), ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        // Deletion on the second; refused on the first.
+        let billing = app.user("BILLING", "Del Two").await;
+        app.as_user(&billing, ME, json!({})).await.ok();
+        second
+            .graphql(Some(&admin.token), "mutation($id: ID!) { deleteUser(id: $id) }", json!({ "id": billing.id }))
+            .await
+            .ok();
+        app.as_user(&billing, ME, json!({})).await.assert_code("UNAUTHENTICATED");
+        second.stop().await;
+    }
+}
