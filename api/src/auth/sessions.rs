@@ -195,7 +195,15 @@ impl SessionStore {
             return Err(invalid_login());
         };
         let now = Utc::now();
-        let second_factor = self.second_factor(&user, otp.as_deref(), now).await?;
+        // A refused second factor is a failed login like a wrong password:
+        // it counts towards the back-off, so codes cannot be guessed freely.
+        let second_factor = match self.second_factor(&user, otp.as_deref(), now).await {
+            Ok(factor) => factor,
+            Err(refused) => {
+                self.throttle.failed(&keys, now).await?;
+                return Err(refused);
+            }
+        };
         let elevated = active_elevation(&self.db, user.id, now).await?;
         self.throttle.succeeded(&keys, now).await?;
         let refresh_token = new_refresh_token();
@@ -604,9 +612,9 @@ impl SessionStore {
                 .await?;
             return Err(AppError::bad_input("the current password is not correct"));
         }
-        // Without MFA until the account can have it: then `has_mfa` comes
-        // from the account.
-        let new = password_policy::check(&new, &user.email, false)?;
+        // With a second factor a shorter password is enough (NIST 800-63B).
+        let has_mfa = mfa::confirmed_credential(&self.db, user.id).await?.is_some();
+        let new = password_policy::check(&new, &user.email, has_mfa)?;
         let hash = password::hash(new).await?;
         let txn = self.db.begin().await?;
         user::Entity::update_many()

@@ -219,3 +219,51 @@ on_both_databases! {
         assert_eq!(reasons(&events(&app, &nurse.id, "REAUTHENTICATION").await), ["otp_missing", ""]);
     }
 }
+
+on_both_databases! {
+    configure = |c| {
+        c.mfa_roles = vec![Role::Nurse];
+        c.login_throttle.address_failures = 3;
+    };
+
+    async fn wrong_second_factors_count_as_failed_logins(app) {
+        let nurse = app.user("NURSE", "Guess Codes").await;
+        let (secret, _, _) = enrol(&app, &nurse).await;
+        let right = [code(&secret, -30), code(&secret, 0), code(&secret, 30)];
+        let wrong: Vec<String> = (0..10)
+            .map(|d| d.to_string().repeat(6))
+            .filter(|c| !right.contains(c))
+            .take(4)
+            .collect();
+        // The right password with guessed codes: each guess is a failure.
+        let codes: Vec<String> = {
+            let mut codes = Vec::new();
+            for guess in &wrong {
+                let reply = login_with(&app, &nurse.email, STAFF_PASSWORD, Some(guess)).await;
+                codes.push(reply.codes()[0].clone());
+            }
+            codes
+        };
+        assert_eq!(codes[..3], ["MFA_REQUIRED", "MFA_REQUIRED", "MFA_REQUIRED"], "{codes:?}");
+        assert_eq!(codes[3], "RATE_LIMITED", "{codes:?}");
+    }
+}
+
+on_both_databases! {
+    configure = |c| c.mfa_roles = vec![Role::Nurse];
+
+    async fn a_second_factor_allows_a_shorter_password(app) {
+        const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) }";
+        let short = "Kq7#zv!pLm2w"; // 12 characters: under 15, at least 8
+        // A doctor here need not use MFA and has none: 15 characters at least.
+        let without = app.user("DOCTOR", "Short Without").await;
+        let refused = app
+            .as_user(&without, CHANGE, json!({ "c": STAFF_PASSWORD, "n": short }))
+            .await;
+        refused.assert_code("BAD_USER_INPUT");
+        let with = app.user("NURSE", "Short With").await;
+        enrol(&app, &with).await;
+        app.as_user(&with, CHANGE, json!({ "c": STAFF_PASSWORD, "n": short })).await.ok();
+        login_with(&app, &with.email, "Kq7#zv!pL", None).await.assert_code("UNAUTHENTICATED");
+    }
+}
