@@ -202,6 +202,17 @@ on_both_databases! {
         let admin_control = hs256(&fresh_claims(&admin));
         app.graphql(Some(&*admin_control), ME, json!({})).await.ok();
 
+        // A token signed with the server's key whose role or user differs
+        // from its session's is what a token looks like after a role change:
+        // the server ends that session. Those cases use a session of their own.
+        let decoy = app.user("NURSE", "Dee Coy").await;
+        let decoy_claims = fresh_claims(&decoy);
+        let on_decoy = |key: &str, value: Value| {
+            let mut claims = decoy_claims.clone();
+            claims[key] = value;
+            claims
+        };
+
         let before = app.stored().await;
         let fresh = fresh_claims(&nurse);
         let with = |key: &str, value: Value| {
@@ -274,14 +285,14 @@ on_both_databases! {
             ("sid edited to the admin's session, signature kept", keep_signature(&{ let mut c = nurse_claims.clone(); c["sid"] = admin_claims["sid"].clone(); c })),
             ("exp extended by a year, signature kept", keep_signature(&{ let mut c = nurse_claims.clone(); c["exp"] = json!(t + 365 * 86400); c })),
             // Signed with the server's key: the session behind the token decides.
-            ("the admin's sub on the nurse's session", hs256(&with("sub", admin_claims["sub"].clone()))),
-            ("role ADMIN on the nurse's session", hs256(&as_admin)),
-            ("the nurse's sub on the admin's session", hs256(&with("sid", admin_claims["sid"].clone()))),
+            ("the admin's sub on a nurse's session", hs256(&on_decoy("sub", admin_claims["sub"].clone()))),
+            ("role ADMIN on a nurse's session", hs256(&on_decoy("role", json!("ADMIN")))),
+            ("the nurse's sub on another nurse's session", hs256(&with("sid", decoy_claims["sid"].clone()))),
             ("a session that does not exist", hs256(&with("sid", json!(uuid::Uuid::new_v4())))),
-            ("a user that does not exist", hs256(&with("sub", json!(uuid::Uuid::new_v4())))),
+            ("a user that does not exist", hs256(&on_decoy("sub", json!(uuid::Uuid::new_v4())))),
             ("sid not a uuid", hs256(&with("sid", json!("' OR 1=1 --")))),
             ("sub not a uuid", hs256(&with("sub", json!("'; DROP TABLE users; --")))),
-            ("role not a role", hs256(&with("role", json!("ROOT")))),
+            ("role not a role", hs256(&on_decoy("role", json!("ROOT")))),
             // Unknown key ids and extra header fields, with a wrong key.
             ("unknown kid, wrong key", sign(&Header { kid: Some("key-2026".to_owned()), ..Header::new(Algorithm::HS256) }, &fresh, &wrong_key)),
             ("path kid, wrong key", sign(&Header { kid: Some("../../../../dev/null".to_owned()), ..Header::new(Algorithm::HS256) }, &fresh, &wrong_key)),
