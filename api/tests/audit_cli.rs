@@ -223,6 +223,8 @@ fn serve(url: &str) -> Server {
         .env("CAREGRAPH_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("CAREGRAPH_WORKERS", "2")
         .env("CAREGRAPH_LOG", "warn")
+        // The administrator works without a second factor here.
+        .env("CAREGRAPH_MFA_ROLES", "")
         .env_remove("CAREGRAPH_BENCH_AUDIT_OFF")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -304,21 +306,31 @@ fn postgres_admin_url() -> Option<String> {
     }
 }
 
+/// A new, empty database on the PostgreSQL server: the maintenance
+/// connection, the database's name and its URL.
+fn fresh_database(
+    rt: &tokio::runtime::Runtime,
+    admin_url: &str,
+) -> (sea_orm::DatabaseConnection, String, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!("caregraph_test_{now}_{}", uuid::Uuid::new_v4().simple());
+    let admin = rt.block_on(Database::connect(admin_url)).unwrap();
+    rt.block_on(admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")))
+        .unwrap();
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    let url = format!("{base}/{name}");
+    (admin, name, url)
+}
+
 #[test]
 fn two_server_processes_keep_one_chain_on_one_postgresql() {
     let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let rt = runtime();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let name = format!("caregraph_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    let admin = rt.block_on(Database::connect(admin_url.as_str())).unwrap();
-    rt.block_on(admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")))
-        .unwrap();
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-    let url = format!("{base}/{name}");
+    let (admin, name, url) = fresh_database(&rt, &admin_url);
 
     // The first migrates; the second starts on the migrated database.
     let servers = [serve(&url), serve(&url)];
@@ -374,6 +386,51 @@ fn two_server_processes_keep_one_chain_on_one_postgresql() {
     );
     drop(servers);
     drop(db);
+    let _ =
+        rt.block_on(admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")));
+}
+
+/// A session ended through one server process is refused by another at its
+/// next request: sessions live in the database, no process caches them.
+#[test]
+fn a_session_ended_on_one_server_process_is_refused_by_another() {
+    let Some(admin_url) = postgres_admin_url() else {
+        return;
+    };
+    let rt = runtime();
+    let (admin, name, url) = fresh_database(&rt, &admin_url);
+    let servers = [serve(&url), serve(&url)];
+    let (one, other) = (servers[0].port, servers[1].port);
+    let token = |port: u16| {
+        let (status, body) = login(port, ADMIN_PASSWORD);
+        assert_eq!(status, 200, "{body}");
+        let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+        reply["data"]["login"]["accessToken"].as_str().unwrap().to_owned()
+    };
+    let graphql = |port: u16, token: &str, query: &str| {
+        let body = serde_json::json!({ "query": query }).to_string();
+        http(port, "POST", "/graphql", Some(token), &body).expect("the server answers")
+    };
+    const ME: &str = "{ me { id } }";
+
+    // logout on one, refused on the other.
+    let first = token(one);
+    assert_eq!(graphql(other, &first, ME).0, 200);
+    let (status, body) = graphql(one, &first, "mutation { logout }");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = graphql(other, &first, ME);
+    assert_eq!(status, 401, "{body}");
+
+    // logoutEverywhere on the other ends the sessions opened on the first.
+    let (second, third) = (token(one), token(one));
+    let (status, body) = graphql(other, &second, "mutation { logoutEverywhere }");
+    assert_eq!(status, 200, "{body}");
+    for ended in [&second, &third] {
+        let (status, body) = graphql(one, ended, ME);
+        assert_eq!(status, 401, "{body}");
+    }
+
+    drop(servers);
     let _ =
         rt.block_on(admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")));
 }
