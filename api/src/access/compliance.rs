@@ -137,14 +137,24 @@ pub struct AuditEventPage {
     pub has_next_page: bool,
 }
 
-/// Which events: every part is optional, all given parts must hold.
-#[derive(Clone, Debug, Default)]
+/// Which audit events: every given part must hold (none given: all events).
+// The GraphQL input of auditEvents and exportAuditEvents itself, checked by
+// `parse` before any query.
+#[derive(async_graphql::InputObject, Clone, Debug, Default)]
+#[graphql(name = "AuditEventFilter", visible = "visibility::reads_audit_trail")]
 pub struct AuditFilter {
-    pub patient_id: Option<String>,
-    pub actor_id: Option<String>,
+    /// Events that name this patient.
+    pub patient_id: Option<ID>,
+    /// Events by this account.
+    pub actor_id: Option<ID>,
+    /// An audit action, e.g. READ, WRITE, LOGIN_FAILED, BREAK_GLASS, EXPORT
+    /// (see `AuditEvent.action`); anything else is BAD_USER_INPUT.
     pub action: Option<String>,
+    /// ALLOWED, DENIED, NOT_FOUND, SUCCESS or FAILURE.
     pub outcome: Option<String>,
+    /// At or after this time.
     pub from: Option<DateTime<Utc>>,
+    /// At or before this time; before `from` is BAD_USER_INPUT.
     pub to: Option<DateTime<Utc>>,
 }
 
@@ -766,7 +776,7 @@ mod tests {
             ..Default::default()
         }));
         assert!(bad(AuditFilter {
-            patient_id: Some("nope".into()),
+            patient_id: Some(ID::from("nope")),
             ..Default::default()
         }));
         let ok = AuditFilter {

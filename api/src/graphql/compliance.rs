@@ -3,8 +3,7 @@
 //! here reads the audit trail through `Caller`; nobody but a compliance
 //! officer sees the console, and only a patient sees `myAccessLog`.
 
-use async_graphql::{Context, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Object};
 
 use super::common::caller;
 use super::errors::ApiResult;
@@ -20,39 +19,6 @@ pub struct ComplianceQuery;
 
 #[derive(Default)]
 pub struct ComplianceMutation;
-
-/// Which audit events: every given part must hold (none given: all events).
-#[derive(InputObject, Default)]
-#[graphql(visible = "visibility::reads_audit_trail")]
-pub struct AuditEventFilter {
-    /// Events that name this patient.
-    patient_id: Option<ID>,
-    /// Events by this account.
-    actor_id: Option<ID>,
-    /// An audit action, e.g. READ, WRITE, LOGIN_FAILED, BREAK_GLASS, EXPORT
-    /// (see `AuditEvent.action`); anything else is BAD_USER_INPUT.
-    action: Option<String>,
-    /// ALLOWED, DENIED, NOT_FOUND, SUCCESS or FAILURE.
-    outcome: Option<String>,
-    /// At or after this time.
-    from: Option<DateTime<Utc>>,
-    /// At or before this time; before `from` is BAD_USER_INPUT.
-    to: Option<DateTime<Utc>>,
-}
-
-impl From<Option<AuditEventFilter>> for AuditFilter {
-    fn from(f: Option<AuditEventFilter>) -> Self {
-        let f = f.unwrap_or_default();
-        AuditFilter {
-            patient_id: f.patient_id.map(|p| p.0),
-            actor_id: f.actor_id.map(|a| a.0),
-            action: f.action,
-            outcome: f.outcome,
-            from: f.from,
-            to: f.to,
-        }
-    }
-}
 
 pub struct AuditEventEdge(AuditEventView);
 
@@ -146,12 +112,12 @@ impl ComplianceQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditEventFilter>,
+        filter: Option<AuditFilter>,
         #[graphql(desc = "Page size, 0 to 100 (default 50).")] first: Option<i32>,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
     ) -> ApiResult<AuditEventConnection> {
         let page = caller(ctx)
-            .audit_events(filter.into(), first, after.as_deref())
+            .audit_events(filter.unwrap_or_default(), first, after.as_deref())
             .await?;
         Ok(AuditEventConnection(page))
     }
@@ -175,8 +141,10 @@ impl ComplianceMutation {
     async fn export_audit_events(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditEventFilter>,
+        filter: Option<AuditFilter>,
     ) -> ApiResult<AuditExport> {
-        Ok(caller(ctx).export_audit_events(filter.into()).await?)
+        Ok(caller(ctx)
+            .export_audit_events(filter.unwrap_or_default())
+            .await?)
     }
 }
