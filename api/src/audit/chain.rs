@@ -14,7 +14,8 @@
 use caregraph_entity::{audit_event, audit_event_patient, audit_head};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Set,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -118,26 +119,7 @@ pub async fn append<'e>(
     events: impl IntoIterator<Item = &'e AuditEvent>,
 ) -> Result<Head, DbErr> {
     let start = lock_head(txn).await?;
-    let mut head = start;
-    let mut rows = Vec::new();
-    let mut patients = Vec::new();
-    for event in events {
-        let seq = head.count + 1;
-        let (row, hash) = link(event, seq, head.hash);
-        head = Head { count: seq, hash };
-        // A patient named twice in one event is indexed once.
-        let mut seen: Vec<Uuid> = Vec::with_capacity(event.patient_ids.len());
-        for &patient_id in &event.patient_ids {
-            if !seen.contains(&patient_id) {
-                seen.push(patient_id);
-                patients.push(audit_event_patient::ActiveModel {
-                    patient_id: Set(patient_id),
-                    event_seq: Set(seq),
-                });
-            }
-        }
-        rows.push(audit_event::ActiveModel::from(row));
-    }
+    let Links { head, rows, patients } = Links::after(start, events);
     if head == start {
         return Ok(head);
     }
@@ -168,6 +150,123 @@ pub async fn append<'e>(
     Ok(head)
 }
 
+/// The rows that append events after a head, and the head they lead to.
+struct Links {
+    head: Head,
+    rows: Vec<audit_event::ActiveModel>,
+    patients: Vec<audit_event_patient::ActiveModel>,
+}
+
+impl Links {
+    fn after<'e>(start: Head, events: impl IntoIterator<Item = &'e AuditEvent>) -> Links {
+        let mut head = start;
+        let mut rows = Vec::new();
+        let mut patients = Vec::new();
+        for event in events {
+            let seq = head.count + 1;
+            let (row, hash) = link(event, seq, head.hash);
+            head = Head { count: seq, hash };
+            // A patient named twice in one event is indexed once.
+            let mut seen: Vec<Uuid> = Vec::with_capacity(event.patient_ids.len());
+            for &patient_id in &event.patient_ids {
+                if !seen.contains(&patient_id) {
+                    seen.push(patient_id);
+                    patients.push(audit_event_patient::ActiveModel {
+                        patient_id: Set(patient_id),
+                        event_seq: Set(seq),
+                    });
+                }
+            }
+            rows.push(audit_event::ActiveModel::from(row));
+        }
+        Links { head, rows, patients }
+    }
+}
+
+/// Bound parameters one fast append may carry (PostgreSQL allows 65535).
+const MAX_FAST_PARAMETERS: usize = 30_000;
+
+/// PostgreSQL only, within `txn`: appends `events` after `expected` (the
+/// head this writer last left) in ONE statement that inserts the events and
+/// their patients and moves the head, without reading it first. Under load
+/// each round trip to the database waits for a CPU, so a batch of three
+/// (begin, this, commit) is released far sooner than the six of `append`.
+///
+/// `Ok(None)` when the head is not where the writer left it (another writer
+/// appended since): the statement then moved nothing and the caller must
+/// roll back and `append` under the lock. If another writer took the same
+/// `seq`s first, the insert fails on the primary key instead; either way
+/// nothing of this batch stays. Returns `Ok(None)` too for a batch too large
+/// for one statement.
+pub async fn append_after(
+    txn: &impl ConnectionTrait,
+    expected: Head,
+    events: &[&AuditEvent],
+) -> Result<Option<Head>, DbErr> {
+    let backend = txn.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        return Ok(None);
+    }
+    let Links { head, rows, patients } = Links::after(expected, events.iter().copied());
+    if head == expected {
+        return Ok(Some(head));
+    }
+    let inserted = audit_event::Entity::insert_many(rows).build(backend);
+    let indexed =
+        (!patients.is_empty()).then(|| audit_event_patient::Entity::insert_many(patients).build(backend));
+    let mut values = inserted.values.map(|v| v.0).unwrap_or_default();
+    let mut sql = format!("WITH events AS ({})", inserted.sql);
+    if let Some(indexed) = indexed {
+        let shifted = shift_placeholders(&indexed.sql, values.len());
+        values.extend(indexed.values.map(|v| v.0).unwrap_or_default());
+        sql.push_str(&format!(", patients AS ({shifted})"));
+    }
+    let n = values.len();
+    sql.push_str(&format!(
+        " UPDATE audit_head SET count = ${}, hash = ${} WHERE id = 1 AND count = ${} AND hash = ${} RETURNING count",
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4
+    ));
+    if n + 4 > MAX_FAST_PARAMETERS {
+        return Ok(None);
+    }
+    values.extend([
+        head.count.into(),
+        head.hash.to_hex().into(),
+        expected.count.into(),
+        expected.hash.to_hex().into(),
+    ]);
+    let moved = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(moved.map(|_| head))
+}
+
+/// `$1`, `$2`, ... of a statement renumbered from `offset + 1`, to join it
+/// to another statement's parameters. Statements built by SeaORM hold no
+/// other `$` (every value is a parameter).
+fn shift_placeholders(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            match digits.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + offset).to_string()),
+                Err(_) => out.push_str(&digits),
+            }
+        }
+    }
+    out
+}
+
 /// Reads the head without locking it.
 pub async fn read_head(db: &impl ConnectionTrait) -> Result<Head, DbErr> {
     let row = audit_head::Entity::find_by_id(1)
@@ -180,4 +279,17 @@ pub async fn read_head(db: &impl ConnectionTrait) -> Result<Head, DbErr> {
         count: row.count,
         hash,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_placeholders;
+
+    #[test]
+    fn placeholders_are_renumbered_after_an_offset() {
+        assert_eq!(
+            shift_placeholders("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $10)", 4),
+            "INSERT INTO t (a, b) VALUES ($5, $6), ($7, $14)"
+        );
+    }
 }
