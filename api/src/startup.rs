@@ -99,16 +99,21 @@ pub async fn open_database(config: &Config) -> Result<(DatabaseConnection, State
 }
 
 /// The audit writer, or (for benchmarks only) none at all.
-fn start_audit(config: &Config, db: &DatabaseConnection) -> Audit {
+async fn start_audit(
+    config: &Config,
+    db: &DatabaseConnection,
+    statements: &StatementCounter,
+) -> Result<Audit, StartError> {
     if config.bench_audit_off {
         tracing::error!(
             target: "caregraph::security",
             "AUDITING IS OFF (CAREGRAPH_BENCH_AUDIT_OFF=1): no access, login or change is recorded. \
              This setting is for benchmarks only; never use it with real patient data."
         );
-        return Audit::off_for_benchmarks();
+        return Ok(Audit::off_for_benchmarks());
     }
-    Audit::start(db.clone())
+    let own = db::connect_audit_writer(config.database_url.expose_secret(), statements).await?;
+    Ok(Audit::start(own.unwrap_or_else(|| db.clone())))
 }
 
 pub struct Application {
@@ -129,7 +134,7 @@ impl Application {
         );
         let (db, statements) = open_database(&config).await?;
         let disclosures = crate::access::DisclosureCounter::default();
-        let audit = start_audit(&config, &db);
+        let audit = start_audit(&config, &db, &statements).await?;
         let sessions = Arc::new(SessionStore::new(db.clone(), &config, audit.clone()).await?);
         let pseudonym_key =
             Arc::new(crate::auth::sessions::shared_key(&db, crate::access::PSEUDONYM_KEY_NAME).await?);

@@ -14,7 +14,7 @@
 use caregraph_entity::{audit_event, audit_event_patient, audit_head};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set,
     Statement,
 };
 use uuid::Uuid;
@@ -123,14 +123,20 @@ pub async fn append<'e>(
     if head == start {
         return Ok(head);
     }
-    let mut rows = rows.into_iter().peekable();
+    let mut rows = rows.into_iter().map(audit_event::ActiveModel::from).peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
         audit_event::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
     }
-    let mut patients = patients.into_iter().peekable();
+    let mut patients = patients
+        .into_iter()
+        .map(|(patient_id, seq)| audit_event_patient::ActiveModel {
+            patient_id: Set(patient_id),
+            event_seq: Set(seq),
+        })
+        .peekable();
     while patients.peek().is_some() {
         let chunk: Vec<_> = patients.by_ref().take(4 * ROWS_PER_INSERT).collect();
         audit_event_patient::Entity::insert_many(chunk)
@@ -153,8 +159,9 @@ pub async fn append<'e>(
 /// The rows that append events after a head, and the head they lead to.
 struct Links {
     head: Head,
-    rows: Vec<audit_event::ActiveModel>,
-    patients: Vec<audit_event_patient::ActiveModel>,
+    rows: Vec<audit_event::Model>,
+    /// (patient, event seq), each patient once per event.
+    patients: Vec<(Uuid, i64)>,
 }
 
 impl Links {
@@ -171,39 +178,57 @@ impl Links {
             for &patient_id in &event.patient_ids {
                 if !seen.contains(&patient_id) {
                     seen.push(patient_id);
-                    patients.push(audit_event_patient::ActiveModel {
-                        patient_id: Set(patient_id),
-                        event_seq: Set(seq),
-                    });
+                    patients.push((patient_id, seq));
                 }
             }
-            rows.push(audit_event::ActiveModel::from(row));
+            rows.push(row);
         }
         Links { head, rows, patients }
     }
 }
 
-/// Bound parameters one fast append may carry (PostgreSQL allows 65535).
-const MAX_FAST_PARAMETERS: usize = 30_000;
+/// The one statement of `append_after`: moves the head from where this
+/// writer left it and, only if it moved, inserts the events and their
+/// patients, given as two JSON arrays. The text never changes, so each
+/// connection prepares it once; the inserts read `moved`, so they happen
+/// after the head's update and not at all when it matched no row.
+const APPEND_AFTER_SQL: &str = "\
+WITH moved AS (\
+ UPDATE audit_head SET count = $3, hash = $4 WHERE id = 1 AND count = $5 AND hash = $6 RETURNING count\
+), events AS (\
+ INSERT INTO audit_events (seq, id, at, actor_id, actor_role, action, outcome, patient_ids, \
+ field_classes, purpose, grant_no, operation_name, request_id, client_addr, detail, prev_hash, hash) \
+ SELECT e.seq, e.id, e.at, e.actor_id, e.actor_role, e.action, e.outcome, e.patient_ids, \
+ e.field_classes, e.purpose, e.grant_no, e.operation_name, e.request_id, e.client_addr, e.detail, \
+ e.prev_hash, e.hash \
+ FROM jsonb_to_recordset($1::jsonb) AS e(seq bigint, id uuid, at timestamptz, actor_id uuid, \
+ actor_role text, action text, outcome text, patient_ids text, field_classes text, purpose text, \
+ grant_no integer, operation_name text, request_id uuid, client_addr text, detail text, \
+ prev_hash text, hash text) \
+ WHERE EXISTS (SELECT 1 FROM moved)\
+), patients AS (\
+ INSERT INTO audit_event_patients (patient_id, event_seq) \
+ SELECT p.patient_id, p.event_seq FROM jsonb_to_recordset($2::jsonb) AS p(patient_id uuid, event_seq bigint) \
+ WHERE EXISTS (SELECT 1 FROM moved)\
+) SELECT count FROM moved";
 
-/// PostgreSQL only, within `txn`: appends `events` after `expected` (the
-/// head this writer last left) in ONE statement that inserts the events and
-/// their patients and moves the head, without reading it first. Under load
-/// each round trip to the database waits for a CPU, so a batch of three
-/// (begin, this, commit) is released far sooner than the six of `append`.
+/// PostgreSQL only, outside any transaction: appends `events` after
+/// `expected` (the head this writer last left) in ONE statement, which
+/// PostgreSQL runs as its own transaction: one round trip per batch, where
+/// `append` takes six. Under load each round trip costs both processes
+/// system calls and wake-ups, so this is the writer's usual path.
 ///
 /// `Ok(None)` when the head is not where the writer left it (another writer
-/// appended since): the statement then moved nothing and the caller must
-/// roll back and `append` under the lock. If another writer took the same
-/// `seq`s first, the insert fails on the primary key instead; either way
-/// nothing of this batch stays. Returns `Ok(None)` too for a batch too large
-/// for one statement.
+/// appended since): the update matched nothing, so nothing was inserted and
+/// the caller must `append` under the lock. If another writer took the same
+/// `seq`s and is still committing, the update waits for it and then matches
+/// nothing. Any error leaves nothing behind either (one statement).
 pub async fn append_after(
-    txn: &impl ConnectionTrait,
+    db: &impl ConnectionTrait,
     expected: Head,
     events: &[&AuditEvent],
 ) -> Result<Option<Head>, DbErr> {
-    let backend = txn.get_database_backend();
+    let backend = db.get_database_backend();
     if backend != DatabaseBackend::Postgres {
         return Ok(None);
     }
@@ -211,60 +236,47 @@ pub async fn append_after(
     if head == expected {
         return Ok(Some(head));
     }
-    let inserted = audit_event::Entity::insert_many(rows).build(backend);
-    let indexed =
-        (!patients.is_empty()).then(|| audit_event_patient::Entity::insert_many(patients).build(backend));
-    let mut values = inserted.values.map(|v| v.0).unwrap_or_default();
-    let mut sql = format!("WITH events AS ({})", inserted.sql);
-    if let Some(indexed) = indexed {
-        let shifted = shift_placeholders(&indexed.sql, values.len());
-        values.extend(indexed.values.map(|v| v.0).unwrap_or_default());
-        sql.push_str(&format!(", patients AS ({shifted})"));
-    }
-    let n = values.len();
-    sql.push_str(&format!(
-        " UPDATE audit_head SET count = ${}, hash = ${} WHERE id = 1 AND count = ${} AND hash = ${} RETURNING count",
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4
-    ));
-    if n + 4 > MAX_FAST_PARAMETERS {
-        return Ok(None);
-    }
-    values.extend([
+    let rows: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+    let patients: Vec<serde_json::Value> = patients
+        .iter()
+        .map(|(patient_id, seq)| serde_json::json!({ "patient_id": patient_id, "event_seq": seq }))
+        .collect();
+    let values: Vec<sea_orm::Value> = vec![
+        serde_json::Value::Array(rows).to_string().into(),
+        serde_json::Value::Array(patients).to_string().into(),
         head.count.into(),
         head.hash.to_hex().into(),
         expected.count.into(),
         expected.hash.to_hex().into(),
-    ]);
-    let moved = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+    ];
+    let moved = db
+        .query_one_raw(Statement::from_sql_and_values(backend, APPEND_AFTER_SQL, values))
         .await?;
     Ok(moved.map(|_| head))
 }
 
-/// `$1`, `$2`, ... of a statement renumbered from `offset + 1`, to join it
-/// to another statement's parameters. Statements built by SeaORM hold no
-/// other `$` (every value is a parameter).
-fn shift_placeholders(sql: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '$' {
-            let mut digits = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(*d);
-                chars.next();
-            }
-            match digits.parse::<usize>() {
-                Ok(n) => out.push_str(&(n + offset).to_string()),
-                Err(_) => out.push_str(&digits),
-            }
-        }
-    }
-    out
+/// One stored event as `jsonb_to_recordset` reads it. The time goes as
+/// RFC 3339 to the microsecond, the precision the column and the chain keep.
+fn row_json(row: &audit_event::Model) -> serde_json::Value {
+    serde_json::json!({
+        "seq": row.seq,
+        "id": row.id,
+        "at": row.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "actor_id": row.actor_id,
+        "actor_role": row.actor_role,
+        "action": row.action,
+        "outcome": row.outcome,
+        "patient_ids": row.patient_ids,
+        "field_classes": row.field_classes,
+        "purpose": row.purpose,
+        "grant_no": row.grant_no,
+        "operation_name": row.operation_name,
+        "request_id": row.request_id,
+        "client_addr": row.client_addr,
+        "detail": row.detail,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    })
 }
 
 /// Reads the head without locking it.
@@ -279,17 +291,4 @@ pub async fn read_head(db: &impl ConnectionTrait) -> Result<Head, DbErr> {
         count: row.count,
         hash,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shift_placeholders;
-
-    #[test]
-    fn placeholders_are_renumbered_after_an_offset() {
-        assert_eq!(
-            shift_placeholders("INSERT INTO t (a, b) VALUES ($1, $2), ($3, $10)", 4),
-            "INSERT INTO t (a, b) VALUES ($5, $6), ($7, $14)"
-        );
-    }
 }

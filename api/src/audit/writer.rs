@@ -15,8 +15,9 @@
 //!    them in ONE transaction: lock the head, hash and insert the rows in
 //!    queue order, move the head, commit (`chain::append`). On PostgreSQL a
 //!    writer that knows where it left the head appends after it in one
-//!    statement instead (`chain::append_after`: three round trips, not six),
-//!    and falls back to the lock when another writer appended meanwhile.
+//!    statement instead, its own transaction (`chain::append_after`: one
+//!    round trip, not six), and falls back to the lock when another writer
+//!    appended meanwhile.
 //! 3. Once the commit has returned, it answers every job of the batch: `Ok`
 //!    releases the requests; an error fails them all (nothing of the batch
 //!    was committed).
@@ -153,8 +154,8 @@ async fn commit_with_retries(
     }
 }
 
-/// Appends a batch in one transaction: after `last` in one statement when
-/// the head is still there (`chain::append_after`), else under the head's
+/// Appends a batch: after `last` in one statement when the head is still
+/// there (`chain::append_after`), else in a transaction under the head's
 /// lock (`chain::append`), as the first batch of a writer always is.
 async fn commit(
     db: &DatabaseConnection,
@@ -163,15 +164,14 @@ async fn commit(
 ) -> Result<chain::Head, AuditError> {
     let events: Vec<&AuditEvent> = batch.iter().flat_map(|job| job.events.iter()).collect();
     if let Some(expected) = last {
-        let txn = db.begin().await?;
-        match chain::append_after(&txn, expected, &events).await {
-            Ok(Some(head)) => {
-                txn.commit().await?;
-                return Ok(head);
+        match chain::append_after(db, expected, &events).await {
+            Ok(Some(head)) => return Ok(head),
+            // Someone else appended: the statement kept nothing of the
+            // batch; append under the lock instead.
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(target: "caregraph::audit", error = %e, "fast append refused; appending under the lock");
             }
-            // Someone else appended (or the batch is too large): nothing of
-            // it was kept; append under the lock instead.
-            Ok(None) | Err(_) => txn.rollback().await?,
         }
     }
     let txn = db.begin().await?;
