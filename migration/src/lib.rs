@@ -23,6 +23,7 @@ mod m20261123_000019_create_break_glass_grants;
 mod m20261204_000020_harden_sessions_and_logins;
 mod m20261204_000021_mfa_and_step_up;
 mod m20261204_000022_create_elevations;
+mod m20261204_000023_index_audit_patients_in_postgres;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_harden_sessions_and_logins::Migration),
             Box::new(m20261204_000021_mfa_and_step_up::Migration),
             Box::new(m20261204_000022_create_elevations::Migration),
+            Box::new(m20261204_000023_index_audit_patients_in_postgres::Migration),
         ]
     }
 }

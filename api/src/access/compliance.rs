@@ -3,7 +3,7 @@
 //! (`auditEvents`, `accessReview`, `exportAuditEvents`, class AUDIT_TRAIL).
 //!
 //! Every list is filtered in SQL (by patient through the
-//! `audit_event_patients` index) and paged by the chain position `seq`.
+//! patient index, see `audit::names_patient`) and paged by the chain position `seq`.
 //! Reading the trail is itself recorded: a search or the account review as
 //! AUDIT_SEARCH, an export as EXPORT, a patient's look at their own log as
 //! a READ of ACCESS_LOG (which never shows in that log: it is their own).
@@ -13,10 +13,13 @@ use std::collections::HashMap;
 use async_graphql::{ID, SimpleObject};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use caregraph_entity::{audit_event, audit_event_patient, user};
+use caregraph_entity::{audit_event, user};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Func, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::Caller;
@@ -205,10 +208,10 @@ impl AuditFilter {
 }
 
 impl ParsedFilter {
-    fn condition(&self) -> Condition {
+    fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(patient) = self.patient {
-            condition = condition.add(audit_event::Column::Seq.in_subquery(events_naming(patient)));
+            condition = condition.add(crate::audit::names_patient(backend, patient));
         }
         if let Some(actor) = self.actor {
             condition = condition.add(audit_event::Column::ActorId.eq(actor));
@@ -248,15 +251,6 @@ impl ParsedFilter {
         }
         detail
     }
-}
-
-/// The seqs of the events that name `patient` (the index table).
-fn events_naming(patient: Uuid) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(audit_event_patient::Column::EventSeq)
-        .from(audit_event_patient::Entity)
-        .and_where(audit_event_patient::Column::PatientId.eq(patient))
-        .to_owned()
 }
 
 fn stored_role(code: Option<&str>) -> AppResult<Option<Role>> {
@@ -467,7 +461,10 @@ impl Caller {
                 )
             });
         let mut query = audit_event::Entity::find()
-            .filter(audit_event::Column::Seq.in_subquery(events_naming(patient)))
+            .filter(crate::audit::names_patient(
+                self.db.get_database_backend(),
+                patient,
+            ))
             .filter(disclosing)
             .filter(audit_event::Column::ActorId.is_not_null())
             .filter(audit_event::Column::ActorId.ne(principal.user_id));
@@ -535,7 +532,7 @@ impl Caller {
         let parsed = filter.parse()?;
         let limit = page_size(first, DEFAULT_PAGE, MAX_PAGE)?;
         let after = after.map(parse_cursor).transpose()?;
-        let mut query = audit_event::Entity::find().filter(parsed.condition());
+        let mut query = audit_event::Entity::find().filter(parsed.condition(self.db.get_database_backend()));
         if let Some(after) = after {
             query = query.filter(audit_event::Column::Seq.gt(after));
         }
@@ -676,7 +673,7 @@ impl Caller {
             .flatten()
             .unwrap_or(0);
         let query = audit_event::Entity::find()
-            .filter(parsed.condition())
+            .filter(parsed.condition(self.db.get_database_backend()))
             .filter(audit_event::Column::Seq.lte(through_seq));
         let count = query.clone().count(&self.db).await?;
         if count > MAX_EXPORT_ROWS {

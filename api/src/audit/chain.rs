@@ -14,13 +14,13 @@
 use caregraph_entity::{audit_event, audit_event_patient, audit_head};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set,
-    Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
 use super::canonical::{CanonicalEvent, ChainHash};
 use super::event::AuditEvent;
+use super::patient_index;
 
 /// Rows per INSERT statement (18 columns each: well under both databases'
 /// limits on bound parameters).
@@ -119,7 +119,8 @@ pub async fn append<'e>(
     events: impl IntoIterator<Item = &'e AuditEvent>,
 ) -> Result<Head, DbErr> {
     let start = lock_head(txn).await?;
-    let Links { head, rows, patients } = Links::after(start, events);
+    let side_table = patient_index::uses_side_table(txn.get_database_backend());
+    let Links { head, rows, patients } = Links::after(start, events, side_table);
     if head == start {
         return Ok(head);
     }
@@ -165,7 +166,8 @@ struct Links {
 }
 
 impl Links {
-    fn after<'e>(start: Head, events: impl IntoIterator<Item = &'e AuditEvent>) -> Links {
+    /// `side_table`: also the rows of `audit_event_patients` (see `patient_index`).
+    fn after<'e>(start: Head, events: impl IntoIterator<Item = &'e AuditEvent>, side_table: bool) -> Links {
         let mut head = start;
         let mut rows = Vec::new();
         let mut patients = Vec::new();
@@ -173,28 +175,31 @@ impl Links {
             let seq = head.count + 1;
             let (row, hash) = link(event, seq, head.hash);
             head = Head { count: seq, hash };
-            // A patient named twice in one event is indexed once.
-            let mut seen: Vec<Uuid> = Vec::with_capacity(event.patient_ids.len());
-            for &patient_id in &event.patient_ids {
-                if !seen.contains(&patient_id) {
-                    seen.push(patient_id);
-                    patients.push((patient_id, seq));
+            rows.push(row);
+            if side_table {
+                // A patient named twice in one event is indexed once.
+                let mut seen: Vec<Uuid> = Vec::with_capacity(event.patient_ids.len());
+                for &patient_id in &event.patient_ids {
+                    if !seen.contains(&patient_id) {
+                        seen.push(patient_id);
+                        patients.push((patient_id, seq));
+                    }
                 }
             }
-            rows.push(row);
         }
         Links { head, rows, patients }
     }
 }
 
 /// The one statement of `append_after`: moves the head from where this
-/// writer left it and, only if it moved, inserts the events and their
-/// patients, given as two JSON arrays. The text never changes, so each
-/// connection prepares it once; the inserts read `moved`, so they happen
-/// after the head's update and not at all when it matched no row.
+/// writer left it and, only if it moved, inserts the events, given as a JSON
+/// array (their patients are indexed by PostgreSQL itself, see
+/// `patient_index`). The text never changes, so each connection prepares it
+/// once; the insert reads `moved`, so it happens after the head's update and
+/// not at all when that matched no row.
 const APPEND_AFTER_SQL: &str = "\
 WITH moved AS (\
- UPDATE audit_head SET count = $3, hash = $4 WHERE id = 1 AND count = $5 AND hash = $6 RETURNING count\
+ UPDATE audit_head SET count = $2, hash = $3 WHERE id = 1 AND count = $4 AND hash = $5 RETURNING count\
 ), events AS (\
  INSERT INTO audit_events (seq, id, at, actor_id, actor_role, action, outcome, patient_ids, \
  field_classes, purpose, grant_no, operation_name, request_id, client_addr, detail, prev_hash, hash) \
@@ -205,10 +210,6 @@ WITH moved AS (\
  actor_role text, action text, outcome text, patient_ids text, field_classes text, purpose text, \
  grant_no integer, operation_name text, request_id uuid, client_addr text, detail text, \
  prev_hash text, hash text) \
- WHERE EXISTS (SELECT 1 FROM moved)\
-), patients AS (\
- INSERT INTO audit_event_patients (patient_id, event_seq) \
- SELECT p.patient_id, p.event_seq FROM jsonb_to_recordset($2::jsonb) AS p(patient_id uuid, event_seq bigint) \
  WHERE EXISTS (SELECT 1 FROM moved)\
 ) SELECT count FROM moved";
 
@@ -232,18 +233,13 @@ pub async fn append_after(
     if backend != DatabaseBackend::Postgres {
         return Ok(None);
     }
-    let Links { head, rows, patients } = Links::after(expected, events.iter().copied());
+    let Links { head, rows, .. } = Links::after(expected, events.iter().copied(), false);
     if head == expected {
         return Ok(Some(head));
     }
     let rows: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
-    let patients: Vec<serde_json::Value> = patients
-        .iter()
-        .map(|(patient_id, seq)| serde_json::json!({ "patient_id": patient_id, "event_seq": seq }))
-        .collect();
     let values: Vec<sea_orm::Value> = vec![
         serde_json::Value::Array(rows).to_string().into(),
-        serde_json::Value::Array(patients).to_string().into(),
         head.count.into(),
         head.hash.to_hex().into(),
         expected.count.into(),

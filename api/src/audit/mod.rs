@@ -19,6 +19,7 @@ mod checkpoint;
 mod error;
 mod event;
 mod meta;
+mod patient_index;
 mod pending;
 mod verify;
 mod writer;
@@ -32,6 +33,7 @@ pub use checkpoint::{AuditKey, Checkpoint, MIN_KEY_BYTES, key_file_for};
 pub use error::{AuditError, CheckpointError, VerifyError};
 pub use event::{AuditAction, AuditEvent, Detail, DetailValue, Outcome};
 pub use meta::{RequestId, RequestMeta};
+pub use patient_index::names_patient;
 pub use pending::RequestEvents;
 pub use verify::Verified;
 
