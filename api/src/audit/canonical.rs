@@ -43,7 +43,13 @@ impl ChainHash {
     pub const GENESIS: ChainHash = ChainHash([0; 32]);
 
     pub fn to_hex(self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for b in self.0 {
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        }
+        hex
     }
 
     /// Lower-case hex of exactly 64 digits, as stored.

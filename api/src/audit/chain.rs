@@ -237,9 +237,11 @@ pub async fn append_after(
     if head == expected {
         return Ok(Some(head));
     }
-    let rows: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+    let rows: Vec<RowJson<'_>> = rows.iter().map(RowJson::from).collect();
+    // Strings, uuids and numbers always serialise.
+    let rows = serde_json::to_string(&rows).map_err(|e| DbErr::Custom(e.to_string()))?;
     let values: Vec<sea_orm::Value> = vec![
-        serde_json::Value::Array(rows).to_string().into(),
+        rows.into(),
         head.count.into(),
         head.hash.to_hex().into(),
         expected.count.into(),
@@ -251,28 +253,52 @@ pub async fn append_after(
     Ok(moved.map(|_| head))
 }
 
-/// One stored event as `jsonb_to_recordset` reads it. The time goes as
-/// RFC 3339 to the microsecond, the precision the column and the chain keep.
-fn row_json(row: &audit_event::Model) -> serde_json::Value {
-    serde_json::json!({
-        "seq": row.seq,
-        "id": row.id,
-        "at": row.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "actor_id": row.actor_id,
-        "actor_role": row.actor_role,
-        "action": row.action,
-        "outcome": row.outcome,
-        "patient_ids": row.patient_ids,
-        "field_classes": row.field_classes,
-        "purpose": row.purpose,
-        "grant_no": row.grant_no,
-        "operation_name": row.operation_name,
-        "request_id": row.request_id,
-        "client_addr": row.client_addr,
-        "detail": row.detail,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-    })
+/// One stored event as `jsonb_to_recordset` reads it (the column names).
+/// The time goes as RFC 3339 to the microsecond, the precision the column
+/// and the chain keep.
+#[derive(serde::Serialize)]
+struct RowJson<'a> {
+    seq: i64,
+    id: Uuid,
+    at: String,
+    actor_id: Option<Uuid>,
+    actor_role: Option<&'a str>,
+    action: &'a str,
+    outcome: &'a str,
+    patient_ids: &'a str,
+    field_classes: &'a str,
+    purpose: Option<&'a str>,
+    grant_no: Option<i32>,
+    operation_name: Option<&'a str>,
+    request_id: Option<Uuid>,
+    client_addr: Option<&'a str>,
+    detail: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+impl<'a> From<&'a audit_event::Model> for RowJson<'a> {
+    fn from(row: &'a audit_event::Model) -> Self {
+        RowJson {
+            seq: row.seq,
+            id: row.id,
+            at: row.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            actor_id: row.actor_id,
+            actor_role: row.actor_role.as_deref(),
+            action: &row.action,
+            outcome: &row.outcome,
+            patient_ids: &row.patient_ids,
+            field_classes: &row.field_classes,
+            purpose: row.purpose.as_deref(),
+            grant_no: row.grant_no,
+            operation_name: row.operation_name.as_deref(),
+            request_id: row.request_id,
+            client_addr: row.client_addr.as_deref(),
+            detail: &row.detail,
+            prev_hash: &row.prev_hash,
+            hash: &row.hash,
+        }
+    }
 }
 
 /// Reads the head without locking it.
